@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make serve` and `make test` (README.md).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements.stamp
+PHANTOMS := datasets/phantoms
+TRAIN_PHANTOMS := datasets/train_phantoms
+HOST := 127.0.0.1
+PORT := 8000
+export MONAI_LABEL_TRACKING_ENABLED := false
+
+.PHONY: venv phantoms models serve test bench evaluate clean-datasets
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# The default datastore: ~20 synthetic phantom studies (generated once).
+phantoms: venv
+	@test -d $(PHANTOMS)/dicom || $(PY) scripts/make_phantoms.py --out $(PHANTOMS) --n 20 --seed 1 --preview
+
+# Train every model into model/ from separate training phantoms (generated if absent).
+models: venv
+	$(PY) scripts/train.py --data $(TRAIN_PHANTOMS) --model-dir model
+
+serve: venv phantoms
+	@test -f model/segmentation.pt || $(MAKE) models
+	$(VENV)/bin/monailabel start_server --app . --studies $(PHANTOMS)/dicom --host $(HOST) --port $(PORT) \
+		--conf models all
+
+test: venv
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+bench: venv
+	$(PY) scripts/bench_phantoms.py --n 30
+	$(PY) scripts/benchmark_stage1.py
+
+evaluate: venv
+	$(PY) scripts/evaluate.py --data datasets/eval_phantoms --out reports/evaluation

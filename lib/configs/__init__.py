@@ -1,0 +1,1 @@
+"""One TaskConfig per model. ``main.py`` registers them explicitly (see ``lib.configs.registry``)."""

@@ -1,0 +1,10 @@
+"""The app's models by name: an explicit registry rather than discovery by class name."""
+from __future__ import annotations
+
+from monailabel.interfaces.config import TaskConfig
+
+from lib.configs.segmentation import Segmentation
+
+MODEL_CONFIGS: dict[str, type[TaskConfig]] = {
+    "segmentation": Segmentation,
+}

@@ -1,0 +1,45 @@
+"""The stage 1 segmentation model: a 2D V-Net for the dural sac (1) and the intervertebral discs (2)."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from monailabel.interfaces.config import TaskConfig
+
+from lib.conf import from_conf
+from lib.infers.segmentation import Segmentation as SegmentationInfer
+from lib.networks import segmentation_vnet
+from lib.spine.levels import LABEL_NAMES
+from lib.trainers.segmentation import Segmentation as SegmentationTrain
+from lib.trainers.segmentation import SegmentationTrainSettings
+
+logger = logging.getLogger(__name__)
+
+
+class Segmentation(TaskConfig):
+    """Infer and train tasks of the V-Net; weights at ``model/segmentation.pt`` (``make models`` trains them)."""
+
+    def init(self, name: str, model_dir: str, conf: dict[str, str], planner: Any, **kwargs):
+        super().init(name, model_dir, conf, planner, **kwargs)
+        self.settings = from_conf(SegmentationTrainSettings, conf, prefix=f"{name}_")
+        self.labels = dict(LABEL_NAMES)
+        self.path = [os.path.join(model_dir, f"{name}.pt")]
+        self.network = segmentation_vnet()
+        if not os.path.exists(self.path[0]):
+            logger.warning(f"No weights at {self.path[0]}: '{name}' answers from random initialisation until "
+                           f"trained (make models, or POST /train/{name}).")
+
+    def infer(self):
+        return SegmentationInfer(path=self.path, network=self.network, labels=self.labels,
+                                 spacing_mm=self.settings.spacing_mm)
+
+    def trainer(self):
+        return SegmentationTrain(
+            model_dir=os.path.join(self.model_dir, self.name),
+            network=self.network,
+            settings=self.settings,
+            labels=self.labels,
+            load_path=self.path[0],
+            publish_path=self.path[0],
+        )

@@ -1,0 +1,1 @@
+"""Infer tasks, one file per model (same names as lib/configs and lib/trainers)."""

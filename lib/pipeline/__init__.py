@@ -1,0 +1,1 @@
+"""Per-study pipelines that compose the spine core into the product's result documents (numpy only)."""

@@ -1,0 +1,1 @@
+"""Train tasks, one file per model (same names as lib/configs and lib/infers)."""
