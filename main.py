@@ -8,7 +8,10 @@ Each model is one TaskConfig in ``lib/configs`` (infer and train tasks beside it
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+
+from fastapi import HTTPException
 
 from monailabel.interfaces.app import MONAILabelApp
 from monailabel.interfaces.config import TaskConfig
@@ -18,6 +21,7 @@ from monailabel.tasks.activelearning.random import Random
 
 from lib.configs.registry import MODEL_CONFIGS
 from lib.datastore.dicom_folder import DicomFolderDatastore, holds_dicom_studies
+from lib.dicom import StudyError
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,8 @@ class SpineApp(MONAILabelApp):
     """Stage 1 (segmentation, landmarks) and stage 2 (grading) models over a datastore of lumbar spine studies."""
 
     def __init__(self, app_dir: str, studies: str, conf: dict[str, str]):
-        self.model_dir = str(Path(app_dir) / "model")
+        # --conf model_dir DIR lets tests and deployments keep weights outside the app folder.
+        self.model_dir = conf.get("model_dir") or str(Path(app_dir) / "model")
         self.models: dict[str, TaskConfig] = {}
         for name in selected_models(conf):
             config = MODEL_CONFIGS[name]()
@@ -85,3 +90,15 @@ class SpineApp(MONAILabelApp):
             if extra:
                 methods.update(extra if isinstance(extra, dict) else {config.name: extra})
         return methods
+
+    def infer(self, request, datastore=None):
+        """MONAI Label's infer, with clear errors for studies that do not exist or cannot be read."""
+        image = request.get("image")
+        store = datastore or self.datastore()
+        if isinstance(image, str) and not os.path.exists(image) and not store.get_image_uri(image):
+            raise HTTPException(status_code=404, detail=f"study '{image}' is not in the datastore "
+                                                        f"(GET /datastore/?output=all lists the studies)")
+        try:
+            return super().infer(request, datastore)
+        except (StudyError, ValueError) as e:
+            raise HTTPException(status_code=422, detail=f"study '{image}', model '{request.get('model')}': {e}")
