@@ -8,8 +8,9 @@ from monai.transforms import Activationsd, AsDiscreted, EnsureTyped, SqueezeDimd
 
 from monailabel.interfaces.tasks.infer_v2 import InferType
 from monailabel.tasks.infer.basic_infer import BasicInferTask
+from monailabel.transform.writer import Writer
 
-from lib.transforms.slices import load_and_resample, pad_to_stride
+from lib.transforms.slices import RestoreSeriesAffined, load_and_resample, pad_to_stride
 
 
 class Segmentation(BasicInferTask):
@@ -50,4 +51,14 @@ class Segmentation(BasicInferTask):
             AsDiscreted(keys="pred", argmax=True),
             SqueezeDimd(keys="pred", dim=0),
             EnsureTyped(keys="pred", dtype="uint8", data_type="numpy"),
+            RestoreSeriesAffined(),
         ]
+
+    def writer(self, data, extension=None, dtype=None):
+        """MONAI Label's writer, through nibabel so the series' affine is written exactly (ITK re-orthogonalises)."""
+        if extension is not None:
+            data["result_extension"] = extension
+        if dtype is not None:
+            data["result_dtype"] = dtype
+        data["labels"] = self.labels
+        return Writer(label=self.output_label_key, json=self.output_json_key, nibabel=True)(data)

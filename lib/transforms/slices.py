@@ -38,3 +38,22 @@ def load_and_resample(keys: tuple[str, ...], spacing_mm: float, label_keys: tupl
 def pad_to_stride(keys: tuple[str, ...], stride: int = 16) -> list:
     """Pad height and width to a multiple of the network's total stride (slices untouched)."""
     return [DivisiblePadd(keys=keys, k=(stride, stride, 1))]
+
+
+class RestoreSeriesAffined:
+    """Give the writer the work image's own affine, read from its NIfTI header.
+
+    MONAI Label's Writer reads the affine from ``<label key>_meta_dict`` (else the label tensor); after inverting
+    spacing and padding the prediction lies on the work image's own grid, so that image's affine is the right one.
+    """
+
+    def __init__(self, image_path_key: str = "image_path", ref_image: str = "pred"):
+        self.image_path_key = image_path_key
+        self.ref_image = ref_image
+
+    def __call__(self, data):
+        import nibabel as nib
+
+        d = dict(data)
+        d[f"{self.ref_image}_meta_dict"] = {"affine": nib.load(d[self.image_path_key]).affine}
+        return d
