@@ -1,0 +1,7 @@
+"""Make the repository root importable (``import lib...``) however pytest is started."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
