@@ -32,6 +32,15 @@ serve: venv phantoms
 	$(VENV)/bin/monailabel start_server --app . --studies $(PHANTOMS)/dicom --host $(HOST) --port $(PORT) \
 		--conf models all
 
+# The same app on a local Orthanc (DICOMweb): installs Orthanc where missing (Debian packages), uploads the phantom
+# studies, then MONAI Label on http://$(HOST):$(PORT) with --studies http://127.0.0.1:$(ORTHANC_PORT)/dicom-web.
+ORTHANC_PORT := 8042
+.PHONY: serve-pacs
+serve-pacs: venv phantoms
+	@test -f model/segmentation.pt || $(MAKE) models
+	scripts/orthanc/install.sh
+	$(PY) scripts/serve_pacs.py --studies $(PHANTOMS)/dicom --orthanc-port $(ORTHANC_PORT) --host $(HOST) --port $(PORT)
+
 test: venv
 	$(PY) -m pytest tests -q -p no:cacheprovider
 

@@ -16,12 +16,18 @@ from fastapi import HTTPException
 from monailabel.interfaces.app import MONAILabelApp
 from monailabel.interfaces.config import TaskConfig
 from monailabel.interfaces.datastore import Datastore
-from monailabel.tasks.activelearning.first import First
-from monailabel.tasks.activelearning.random import Random
 
 from lib.configs.registry import MODEL_CONFIGS
-from lib.datastore.dicom_folder import DicomFolderDatastore, holds_dicom_studies
+from lib.datastore.dicom_folder import holds_dicom_studies
 from lib.dicom import StudyError
+
+# --- annotator loop (issue 5): strategies, background scoring, continuous retraining behind the promotion gate ---
+from lib.activelearning.background import methods_to_start
+from lib.activelearning.settings import ActiveLearningSettings
+from lib.activelearning.wiring import app_scoring_methods, app_strategies
+from lib.retraining.loop import RetrainingLoop
+from lib.retraining.shared_index import SharedDicomFolderDatastore
+# --- end annotator loop ---
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +62,15 @@ class SpineApp(MONAILabelApp):
                          version=APP_VERSION)
 
     def init_datastore(self) -> Datastore:
+        # --- PACS (issue 6): a DICOMweb root is served by lib.pacs (axial T2 only, angled series per block) ---
+        if self.studies.startswith(("http://", "https://")):
+            from lib.pacs import pacs_datastore
+
+            return pacs_datastore(self.studies, self.conf)
+        # --- end PACS ---
         if not self.studies.startswith(("http://", "https://")) and holds_dicom_studies(Path(self.studies)):
-            return DicomFolderDatastore(self.studies)
+            # issue 5: the index is shared with training and scoring subprocesses (no label or score overwritten)
+            return SharedDicomFolderDatastore(self.studies)
         return super().init_datastore()
 
     def init_infers(self):
@@ -73,10 +86,10 @@ class SpineApp(MONAILabelApp):
             task = config.trainer()
             if task:
                 trainers[name] = task
-        return trainers
+        return self.retraining().gate(trainers, self.models)  # issue 5: served only if not worse
 
     def init_strategies(self):
-        strategies = {"random": Random(), "first": First()}
+        strategies = app_strategies(ActiveLearningSettings.from_conf(self.conf))  # issue 5: respect labels, holds
         for config in self.models.values():
             extra = config.strategy()
             if extra:
@@ -84,7 +97,7 @@ class SpineApp(MONAILabelApp):
         return strategies
 
     def init_scoring_methods(self):
-        methods = {}
+        methods = app_scoring_methods(ActiveLearningSettings.from_conf(self.conf), self._grade_study())  # issue 5
         for config in self.models.values():
             extra = config.scoring_method()
             if extra:
@@ -102,3 +115,50 @@ class SpineApp(MONAILabelApp):
             return super().infer(request, datastore)
         except (StudyError, ValueError) as e:
             raise HTTPException(status_code=422, detail=f"study '{image}', model '{request.get('model')}': {e}")
+
+    # --- annotator loop (issue 5) ---------------------------------------------------------------------------------
+    def retraining(self) -> RetrainingLoop:
+        """Gated trainers, the retrain queue and the model history (lib/retraining)."""
+        if getattr(self, "_retraining_loop", None) is None:
+            self._retraining_loop = RetrainingLoop(self.model_dir, self.conf)
+        return self._retraining_loop
+
+    def _grade_study(self):
+        """Grades a study that has none yet (for grading_uncertainty scoring), when the grading model is served."""
+        if "grading" not in self._infers:
+            return None
+        return lambda image_id: self.infer({"model": "grading", "image": image_id})
+
+    def info(self):
+        meta = super().info()
+        meta["model_history"] = self.retraining().history()
+        return meta
+
+    def on_init_complete(self):
+        import schedule  # MONAI Label's base on_init_complete runs schedule.run_pending every 30 s
+
+        super().on_init_complete()
+        minutes = ActiveLearningSettings.from_conf(self.conf).score_every_minutes
+        schedule.clear("spine-scoring")  # one periodic check per server, whichever app instance is current
+        if minutes > 0:
+            schedule.every(minutes).minutes.do(self.async_scoring, None).tag("spine-scoring")
+
+    def async_scoring(self, method, params=None):
+        """MONAI Label's background scoring, started only for methods with studies to (re)score and none queued."""
+        started = {}
+        for m in methods_to_start(self._scoring_methods, self.datastore(), method):
+            try:
+                started[m] = super().async_scoring(m, params)
+            except Exception as e:  # noqa: BLE001 - e.g. a training subprocess whose server is gone
+                logger.error(f"Could not start scoring {m}: {e!r}")
+        return started.get(method) if method else started
+
+    def on_save_label(self, image_id, label_id):
+        """Queue the retraining of every model that now has enough new labels; the response says what was decided."""
+        super().on_save_label(image_id, label_id)
+
+        def queue(model: str, params: dict):
+            return self.async_training(model, params={model: params}, enqueue=True)
+
+        return {"retraining": self.retraining().on_label_saved(self.datastore(), queue)}
+    # --- end annotator loop ---------------------------------------------------------------------------------------

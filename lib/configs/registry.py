@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from monailabel.interfaces.config import TaskConfig
 
+from lib.configs.landmarks import Landmarks
 from lib.configs.segmentation import Segmentation
 
 MODEL_CONFIGS: dict[str, type[TaskConfig]] = {
     "segmentation": Segmentation,
+    "landmarks": Landmarks,
 }

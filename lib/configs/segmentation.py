@@ -7,6 +7,8 @@ from typing import Any
 
 from monailabel.interfaces.config import TaskConfig
 
+from lib.activelearning.settings import ActiveLearningSettings
+from lib.activelearning.wiring import epistemic_scoring, epistemic_strategy
 from lib.conf import from_conf
 from lib.infers.segmentation import Segmentation as SegmentationInfer
 from lib.networks import segmentation_vnet
@@ -33,6 +35,13 @@ class Segmentation(TaskConfig):
     def infer(self):
         return SegmentationInfer(path=self.path, network=self.network, labels=self.labels,
                                  spacing_mm=self.settings.spacing_mm)
+
+    # issue 5: the epistemic strategy and its scoring method (lib/activelearning)
+    def strategy(self):
+        return epistemic_strategy(ActiveLearningSettings.from_conf(self.conf))
+
+    def scoring_method(self):
+        return epistemic_scoring(self.path[0], self.settings.spacing_mm, ActiveLearningSettings.from_conf(self.conf))
 
     def trainer(self):
         return SegmentationTrain(

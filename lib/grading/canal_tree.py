@@ -1,0 +1,141 @@
+"""Interpretable central canal grading: a shallow scikit-learn decision tree on stage 1 measurements.
+
+Every prediction carries the path it took through the tree in words, with this study's values, e.g.
+``"dural sac / disc area 0.071 <= 0.085 -> severe"`` (wording from ``lib.spine.canal_rules``). The whole tree is
+exported as text and as a PNG.
+Saved with joblib as a plain dict (classifier, feature names, class names), never as a pickled class of ours,
+so a saved tree outlives refactoring.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import joblib
+import numpy as np
+from sklearn.tree import DecisionTreeClassifier
+
+from lib.spine.canal_rules import CANAL_FEATURES as FEATURE_SPECS
+from lib.spine.canal_rules import explain_decision, tree_as_text
+from lib.spine.levels import CANAL_GRADES
+
+#: Measurements the tree may split on, in feature-column order.
+CANAL_FEATURES: tuple[str, ...] = (
+    "area_ratio",
+    "ap_ratio",
+    "dural_sac_area_mm2",
+    "dural_sac_ap_mm",
+    "disc_area_mm2",
+    "disc_ap_mm",
+)
+
+GRADE_NAMES: tuple[str, ...] = tuple(str(g) for g in CANAL_GRADES)
+
+
+@dataclass(frozen=True)
+class TreePrediction:
+    grade: str
+    probabilities: dict[str, float]
+    rule: str
+
+
+def feature_row(measurements: Mapping[str, float], features: Sequence[str] = CANAL_FEATURES) -> np.ndarray:
+    """One row of features from a measurements dict; ratios are derived when absent."""
+    m = dict(measurements)
+    if m.get("area_ratio") is None and m.get("disc_area_mm2"):
+        m["area_ratio"] = m["dural_sac_area_mm2"] / m["disc_area_mm2"]
+    if m.get("ap_ratio") is None and m.get("disc_ap_mm"):
+        m["ap_ratio"] = m["dural_sac_ap_mm"] / m["disc_ap_mm"]
+    missing = [f for f in features if m.get(f) is None]
+    if missing:
+        raise KeyError(f"measurements lack {missing}")
+    return np.array([float(m[f]) for f in features], dtype=float)
+
+
+def _label_with_unit(feature: str) -> str:
+    spec = FEATURE_SPECS.get(feature)
+    if spec is None:
+        return feature
+    return f"{spec.label} ({spec.unit})" if spec.unit else spec.label
+
+
+class CanalTree:
+    """A fitted tree and the names it needs to explain itself.
+
+    >>> tree = CanalTree.fit(X, y)                     # X: (n, len(CANAL_FEATURES)), y: grade indices 0..3
+    >>> tree.predict({"area_ratio": 0.07, ...}).rule   # "dural sac / disc area 0.070 <= 0.085 -> severe"
+    """
+
+    def __init__(self, classifier: DecisionTreeClassifier, features: Sequence[str] = CANAL_FEATURES):
+        self.classifier = classifier
+        self.features = tuple(features)
+
+    @classmethod
+    def fit(cls, X, y, max_depth: int = 3, min_samples_leaf: int = 2, seed: int = 0, features=CANAL_FEATURES):
+        clf = DecisionTreeClassifier(
+            max_depth=max_depth, min_samples_leaf=min_samples_leaf, class_weight="balanced", random_state=seed
+        )
+        clf.fit(np.asarray(X, float), np.asarray(y, int))
+        return cls(clf, features)
+
+    def predict(self, measurements: Mapping[str, float]) -> TreePrediction:
+        x = feature_row(measurements, self.features)[None, :]
+        proba = np.zeros(len(GRADE_NAMES))
+        proba[self.classifier.classes_.astype(int)] = self.classifier.predict_proba(x)[0]
+        grade = GRADE_NAMES[int(self.classifier.predict(x)[0])]
+        explanation = explain_decision(self.classifier, x[0], self.features, self.class_names)
+        if explanation.prediction != grade:  # canal_rules follows sklearn's float32 comparisons; never expected
+            raise RuntimeError(f"tree explanation ({explanation.text}) disagrees with its prediction {grade}")
+        return TreePrediction(grade, {g: float(p) for g, p in zip(GRADE_NAMES, proba)}, explanation.text)
+
+    @property
+    def class_names(self) -> list[str]:
+        return [GRADE_NAMES[int(c)] for c in self.classifier.classes_]
+
+    def explain(self, measurements: Mapping[str, float]):
+        """The decision path (``lib.spine.canal_rules.TreeExplanation``) of one level's measurements."""
+        x = feature_row(measurements, self.features)
+        return explain_decision(self.classifier, x, self.features, self.class_names)
+
+    def to_text(self) -> str:
+        return tree_as_text(self.classifier, self.features, self.class_names)
+
+    def save_png(self, path: str | Path) -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from sklearn.tree import plot_tree
+
+        fig, ax = plt.subplots(figsize=(14, 7), dpi=100)
+        plot_tree(
+            self.classifier,
+            feature_names=[_label_with_unit(f) for f in self.features],
+            class_names=self.class_names,
+            filled=True,
+            impurity=False,
+            proportion=True,  # class shares (class-weighted), not weighted sums
+            precision=3,
+            rounded=True,
+            fontsize=8,
+            ax=ax,
+        )
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+        return Path(path)
+
+    def save(self, path: str | Path) -> Path:
+        """joblib file of a plain dict, written atomically (a server may be loading it)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        joblib.dump({"classifier": self.classifier, "features": list(self.features), "classes": GRADE_NAMES}, tmp)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CanalTree":
+        saved = joblib.load(path)
+        return cls(saved["classifier"], saved["features"])

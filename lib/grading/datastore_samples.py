@@ -1,0 +1,105 @@
+"""Study samples for stage 2 training, read from the app's DICOM-folder datastore (``lib.datastore.dicom_folder``).
+
+For each study with grade labels (``DatastoreGradeLabelStore``):
+- series: the work image (``volume[col, row, k]``, canonical order) and its geometry sidecar (each slice's own plane,
+  SOP UID and file), as slices with ``pixels[row, col]``, ``geometry``, ``sop_instance_uid`` and ``file_path``;
+- stage 1: computed from the study's ``final`` label mask with the stage 1 rules (``lib.pipeline.stage1``) when there
+  is one, so grades learn from corrected masks; otherwise the last stage 1 result kept in image info under
+  ``grading`` (written by ``GradingStage``) or ``stage1``; a study with neither is skipped with the reason logged.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from lib.grading.dataset import StudySample
+from lib.grading.labels import DatastoreGradeLabelStore
+from lib.spine.geometry import SliceGeometry
+
+logger = logging.getLogger(__name__)
+
+#: Image info keys: the last grades document written by GradingStage, and a plain stage 1 result if one is kept.
+PREDICTED_INFO_KEY = "grading"
+STAGE1_INFO_KEY = "stage1"
+
+
+@dataclass(frozen=True)
+class WorkSlice:
+    sop_instance_uid: str
+    geometry: SliceGeometry
+    pixels: np.ndarray
+    file_path: Path | None = None
+    frame_number: int | None = None
+
+
+@dataclass
+class WorkSeries:
+    """An axial series rebuilt from a work image and its sidecar (duck-types ``lib.dicom.AxialSeries``)."""
+
+    slices: list[WorkSlice]
+    study_uid: str
+    series_uid: str
+    blocks: list[list[int]] = field(default_factory=list)
+
+
+def _sidecar(datastore: Any, image_id: str) -> dict:
+    if not hasattr(datastore, "sidecar"):
+        raise TypeError(f"{type(datastore).__name__} keeps no slice geometry; stage 2 needs the DICOM-folder datastore")
+    return datastore.sidecar(image_id)
+
+
+def work_series(datastore: Any, image_id: str, with_pixels: bool = True) -> WorkSeries:
+    """The study's axial series from its work image and sidecar (pixels zero-sized when ``with_pixels`` is False)."""
+    from lib.dicom import geometries_from_json, read_image_nifti
+
+    side = _sidecar(datastore, image_id)
+    geometries = geometries_from_json(side["slices"])
+    volume = read_image_nifti(datastore.get_image_uri(image_id))[0] if with_pixels else None
+    study_dir = Path(getattr(datastore, "studies_root", ".")) / image_id
+    slices = []
+    for k, (rec, g) in enumerate(zip(side["slices"], geometries)):
+        pixels = np.ascontiguousarray(volume[:, :, k].T) if volume is not None else np.zeros((0, 0), np.float32)
+        file = Path(rec["file"]) if rec.get("file") else None
+        file = file if file is None or file.is_absolute() else study_dir / file
+        slices.append(WorkSlice(str(rec["sop_uid"]), g, pixels, file, rec.get("frame")))
+    return WorkSeries(slices, side.get("study_uid"), side.get("series_uid"), [list(b) for b in side.get("blocks", [])])
+
+
+def stage1_from_final_label(datastore: Any, image_id: str, series: WorkSeries) -> dict | None:
+    """Stage 1 (levels, measurements, landmarks) from the study's final label mask, None when it has none."""
+    from lib.dicom import read_label_nifti
+    from lib.pipeline.stage1 import stage1_result
+
+    label_id = datastore.get_label_by_image_id(image_id, "final")
+    uri = datastore.get_label_uri(label_id, "final") if label_id else ""
+    if not uri or not Path(uri).exists():
+        return None
+    labels = read_label_nifti(uri)[0]
+    return stage1_result(labels, [s.geometry for s in series.slices], [s.sop_instance_uid for s in series.slices],
+                         series.blocks or None, series.study_uid, series.series_uid, {"stage1": "final label"})
+
+
+def datastore_samples(datastore: Any, with_pixels: bool = True, image_ids=None) -> Iterator[StudySample]:
+    """Samples of every study that has grade labels (or of ``image_ids``); studies without stage 1 are skipped."""
+    store = DatastoreGradeLabelStore(datastore)
+    for image_id in image_ids if image_ids is not None else store.studies():
+        grades = store.get(image_id)
+        if not grades:
+            continue
+        try:
+            series = work_series(datastore, image_id, with_pixels)
+            stage1 = stage1_from_final_label(datastore, image_id, series)
+        except Exception as err:  # noqa: BLE001 - one unreadable study must not stop a training
+            logger.warning("grading: study %s skipped: %s", image_id, err)
+            continue
+        if stage1 is None:
+            info = datastore.get_image_info(image_id) or {}
+            stage1 = info.get(PREDICTED_INFO_KEY) or info.get(STAGE1_INFO_KEY)
+        if not stage1 or not stage1.get("levels"):
+            logger.warning("grading: study %s skipped: no final label and no stored stage 1 result", image_id)
+            continue
+        yield StudySample(image_id, series, stage1, grades)

@@ -1,0 +1,147 @@
+"""Evaluate stage 1 on phantom studies with truth: ``python scripts/evaluate.py --data DIR --out REPORT_DIR``.
+
+``DIR`` is a phantom dataset (``DIR/dicom/<id>/``, ``DIR/truth/<id>.json``, ``DIR/truth/<id>_labels.nii.gz``; use
+studies the models were NOT trained on). Each study goes through ingestion and stage 1 with the models of
+``--model-dir``, exactly as ``scripts/grade.py`` runs it; stage 1 is also run on the truth masks, which separates
+the segmentation's errors from the landmarks' and the measurements'. Landmarks are reported for the learned model
+(its raw points, whenever weights exist, whatever its card decides), the rules, and what the result reports
+("final"). Figures: lib/pipeline/evaluation.py.
+
+Writes ``REPORT_DIR/evaluation.json`` (summary, per-study and per-level records), ``REPORT_DIR/evaluation.md`` (tables
+beside the reference system's figures) and ``REPORT_DIR/worst_<n>_<study>_<level>.png`` overlays of the worst levels.
+Stage 2 metrics (kappa, AUROC) are added by :func:`stage2_metrics`, the hook lib.grading fills.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("MONAI_LABEL_TRACKING_ENABLED", "false")
+
+logger = logging.getLogger("evaluate")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="phantom dataset with truth (DIR/dicom, DIR/truth)")
+    p.add_argument("--out", type=Path, required=True, help="report folder")
+    p.add_argument("--model-dir", type=Path, default=Path("model"))
+    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N studies (0 = all)")
+    p.add_argument("--worst", type=int, default=6, help="PNG overlays of this many worst levels")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--conf", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
+    return p.parse_args(argv)
+
+
+def stage2_metrics(cases: list[dict], model_dir: Path) -> dict | None:
+    """HOOK for stage 2 (lib.grading): kappa / AUROC of the grades against the phantom truth.
+
+    ``cases``: one dict per study with ``study_id``, ``series`` (the AxialSeries), ``stage1`` (the stage 1 document)
+    and ``truth`` (the truth JSON). Return ``{"metrics": {...}, "markdown": "table"}`` or None (not available).
+    """
+    return None
+
+
+def model_points(out, model) -> dict:
+    """The learned model's raw points per level of a Stage1Output (None when there is no model)."""
+    from lib.pipeline.run_stage1 import level_slices
+
+    if model is None:
+        return None
+    slices = level_slices(out.document, out.image, out.labels, out.series)
+    return {s.level: p.points for s, p in zip(slices, model.predict_many(slices))}
+
+
+def evaluate_study(study_id: str, data: Path, runner, model, tmp: Path):
+    """(StudyEvaluation, StudyEvaluation on truth masks, level views for overlays, case for stage 2)."""
+    from lib.datastore.work_images import write_work_image
+    from lib.dicom import load_axial_series, read_label_nifti
+    from lib.pipeline.evaluation import LABELS, StudyEvaluation, dice, evaluate_levels
+    from lib.pipeline.evaluation_report import LevelView
+
+    truth = json.loads((data / "truth" / f"{study_id}.json").read_text())
+    truth_labels = read_label_nifti(data / "truth" / f"{study_id}_labels.nii.gz")[0]
+    start = time.perf_counter()
+    series = load_axial_series(data / "dicom" / study_id, study_id=study_id)
+    work = write_work_image(series, tmp / "images", tmp / "geometry", signature="")
+    ingest_s = time.perf_counter() - start
+    out = runner.run(work.image_path)
+    evaluations = []
+    for labels, stage1 in ((out.labels, out), (truth_labels, runner.run(work.image_path, label=truth_labels))):
+        ev = StudyEvaluation(study_id, {n: dice(labels, truth_labels, v) for n, v in LABELS.items()},
+                             missing=dict(stage1.document["missing_levels"]))
+        ev.levels = evaluate_levels(stage1.document, truth, stage1.series.geometries, stage1.rule_landmarks,
+                                    model_points(stage1, model))
+        evaluations.append(ev)
+    evaluations[0].seconds = {"ingest": ingest_s, **out.timings}
+    views = [_view(study_id, r, out, truth) for r in evaluations[0].levels]
+    case = {"study_id": study_id, "series": series, "stage1": out.document, "truth": truth}
+    return evaluations[0], evaluations[1], views, case
+
+
+def _view(study_id: str, record: dict, out, truth: dict):
+    from lib.pipeline.evaluation_report import LevelView
+
+    k = record["slice_index"]
+    entry = out.document["levels"][record["level"]]
+    sources = {"final": entry["landmarks_lps_mm"], "rules": out.rule_landmarks.get(record["level"], {})}
+    worst = max((e["inplane_mm"] for e in record["points"]["final"].values()), default=0.0)
+    return LevelView(study_id, record["level"], out.image[:, :, k].T, out.labels[:, :, k].T,
+                     out.series.geometries[k], truth["levels"][record["level"]]["landmarks_lps_mm"], sources, worst)
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    import torch
+
+    from lib.landmarks.model import LandmarkModel
+    from lib.pipeline.evaluation import summarise
+    from lib.pipeline.evaluation_report import markdown, overlay_png, write_json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from grade import stage1_runner
+
+    torch.set_num_threads(args.threads)
+    runner = stage1_runner(args.model_dir, dict(args.conf))
+    weights = args.model_dir / "landmarks.pt"
+    model = LandmarkModel.load(weights) if weights.exists() else None
+    study_ids = sorted(p.name[:-5] for p in (args.data / "truth").glob("*.json"))
+    study_ids = [s for s in study_ids if (args.data / "dicom" / s).is_dir()][: args.limit or None]
+    if not study_ids:
+        print(f"no studies with truth under {args.data}", file=sys.stderr)
+        return 2
+    studies, on_truth, views, cases, failed = [], [], [], [], {}
+    with tempfile.TemporaryDirectory(prefix="evaluate_") as tmp:
+        for i, study_id in enumerate(study_ids):
+            try:
+                ev, ev_truth, v, case = evaluate_study(study_id, args.data, runner, model, Path(tmp))
+            except Exception as e:  # noqa: BLE001 - report the study, evaluate the others
+                failed[study_id] = f"{type(e).__name__}: {e}"
+                continue
+            studies.append(ev), on_truth.append(ev_truth), views.extend(v), cases.append(case)
+            print(f"[{i + 1}/{len(study_ids)}] {study_id}: dice {ev.dice}, {len(ev.levels)} levels, "
+                  f"{sum(ev.seconds.values()):.1f} s", flush=True)
+    summary = summarise(studies)
+    summary_truth = summarise(on_truth)
+    stage2 = stage2_metrics(cases, args.model_dir)
+    report = {"summary": summary, "on_truth_masks": summary_truth, "stage2": (stage2 or {}).get("metrics"),
+              "failed": failed, "landmark_model_used_by_results": runner.landmark_model()[1],
+              "studies": [vars(s) for s in studies]}
+    write_json(args.out / "evaluation.json", report)
+    (args.out / "evaluation.md").write_text(markdown(summary, summary_truth, stage2))
+    for n, view in enumerate(sorted(views, key=lambda v: -v.score_mm)[: args.worst]):
+        overlay_png(view, args.out / f"worst_{n}_{view.study_id}_{view.level}.png")
+    print((args.out / "evaluation.md").read_text())
+    return 0 if studies else 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
