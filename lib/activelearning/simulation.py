@@ -5,9 +5,9 @@ Slicer drive it) serves a pool of phantom studies with no labels. Each round the
 ``POST /activelearning/{strategy}`` for the next study, "corrects" it with the phantom truth (``PUT /datastore/label``:
 the truth mask, with the truth grades and landmarks in the label info), and after ``per_round`` studies the models are
 retrained (``POST /train/{model}?run_sync=true``, through the promotion gate) and the studies scored again by the
-method the strategy reads (``POST /scoring/{method}?run_sync=true``, so every round chooses with fresh scores). After each round the served
-segmentation is measured on held-out phantom studies (Dice against their truth masks), and the canal grades when
-the app serves a ``grading`` model (linearly weighted kappa against the truth).
+method the strategy reads (``POST /scoring/{method}?run_sync=true``, so every round chooses with fresh scores).
+After each round the served segmentation is measured on held-out phantom studies (Dice against their truth masks),
+and the canal grades when the app serves a ``grading`` model (linearly weighted kappa against the truth).
 
 ``run_learning_curves(settings) -> dict`` returns (and ``write_outputs`` writes) the curves as JSON and PNG.
 """

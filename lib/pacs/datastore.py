@@ -5,23 +5,23 @@ What it serves (``lib.pacs.work_items``): per study, the axial T2 series chosen 
 image per block of an angled series (image id ``<SeriesInstanceUID>_block<k>``). Nothing is downloaded at start-up:
 a series is fetched the first time one of its images is asked for.
 
-Cache folder (``lib.pacs.settings.default_cache_dir``), owned by the app; the PACS is never written to except for
-final labels of whole series::
+Cache folder (``lib.pacs.settings.default_cache_dir``), owned by the app; the PACS only ever receives DICOM SEG
+(final labels) and SR (grades)::
 
     index.json                   the work items (lib.pacs.index)
     dicom/<study_uid>/<series_uid>/<sop_uid>.dcm   downloaded series (the axial T2 and the best sagittal)
     images/<image_id>.nii.gz     work images: float32 [col, row, k], RAS affine (docs/CONTRACTS.md); a whole
                                  series in canonical order, a block in viewer order with its exact affine
-    geometry/<image_id>.json     sidecars: each slice's own geometry and SOP UID, in the k order of the image
+    geometry/<image_id>.json     sidecars: each slice's own geometry, SOP UID and cached file, in k order
     labels/{final,original}/     labels (MONAI Label's layout); datastore_v2.json MONAI Label's index
 
-Final labels: SEGs already in the PACS on a served series (saved by another viewer, or before the cache was
-emptied) become final labels here when training asks for its data (``datalist``). A whole (single-block) series' final label is also written to the PACS as DICOM SEG (highdicom);
+Final labels: a whole (single-block) series' final label is also written to the PACS as DICOM SEG (highdicom);
 block labels stay in the cache (derived per-block images never go to the PACS), and when every block of a series
-has a final label, one SEG covering the whole series is written. Grades: when the grading stage stores its outputs
-in image info (``grading_outputs``), its DICOM SR is also stored in the PACS; the grades stay readable through
-``GET /datastore/image/info``. PACS failures raise ``PacsUnavailable`` (HTTP
-502/503/504 with the reason) after bounded retries (``PacsSettings``).
+has a final label, one SEG covering the whole series is written. SEGs already in the PACS on a served series
+(saved by another viewer, or before the cache was emptied) become final labels here when training asks for its
+data (``datalist``). Grades: when the grading stage stores its outputs in image info (``grading_outputs``), its
+DICOM SR is also stored in the PACS; the grades stay readable through ``GET /datastore/image/info``. PACS failures
+raise ``PacsUnavailable`` (HTTP 502/503/504 with the reason) after bounded retries (``PacsSettings``).
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -283,6 +284,7 @@ class PacsDatastore(LocalDatastore):
             logger.warning(f"{image_id}: no DICOM SEG written: {e}")
             return None, f"no SEG: {e}"
         self.client.store([seg])
+        self._mark_seen([str(seg.SeriesInstanceUID)])  # our own SEG: nothing to import back
         logger.info(f"{image_id}: final label stored in {self.url} as DICOM SEG series {seg.SeriesInstanceUID}")
         return str(seg.SeriesInstanceUID), "stored in the PACS"
 
@@ -300,8 +302,7 @@ class PacsDatastore(LocalDatastore):
         except PacsUnavailable as e:
             logger.warning(f"PACS SEGs not imported: {e}")
             return
-        seen_path = self.work_dir / "imported_segs.json"
-        seen = set(json.loads(seen_path.read_text())) if seen_path.exists() else set()
+        seen = self._seen_segs()
         for entry in entries:
             study_uid, seg_uid = (str(entry[t]["Value"][0]) for t in ("0020000D", "0020000E"))
             if seg_uid in seen:
@@ -314,7 +315,15 @@ class PacsDatastore(LocalDatastore):
             except Exception as e:  # noqa: BLE001 - one odd SEG must not stop a training
                 logger.warning(f"SEG {seg_uid} not imported: {e!r}")
             seen.add(seg_uid)
-        _atomic_json(seen_path, sorted(seen))
+        self._mark_seen(seen)
+
+    def _seen_segs(self) -> set[str]:
+        """SEG series already imported, or written by this app (``imported_segs.json``)."""
+        path = self.work_dir / "imported_segs.json"
+        return set(json.loads(path.read_text())) if path.exists() else set()
+
+    def _mark_seen(self, seg_uids) -> None:
+        _atomic_json(self.work_dir / "imported_segs.json", sorted(self._seen_segs() | set(seg_uids)))
 
     def _import_seg(self, study_uid: str, seg_uid: str) -> None:
         seg = self.client.retrieve_series(study_uid, seg_uid)[0]
@@ -351,8 +360,9 @@ def _absolute_files(sidecar_path: Path, study_dir: Path) -> None:
     _atomic_json(sidecar_path, side)
 
 
-def _atomic_json(path: Path, payload: dict) -> None:
+def _atomic_json(path: Path, payload: dict | list) -> None:
+    """Write JSON to a temporary name (unique per process and thread), then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(payload, indent=1))
     os.replace(tmp, path)

@@ -166,6 +166,6 @@ class PacsIndex:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps({"studies": [s.as_json() for s in self._studies.values()]}, indent=1))
         os.replace(tmp, self.path)

@@ -118,8 +118,8 @@ def _paint_back_muscles(tissue, scene: Scene, u, v, s, depth, fat: float) -> Non
     tissue[muscles] = Tissue.MUSCLE
     # Fat planes between multifidus and longissimus, and between longissimus and iliocostalis: curved, thin.
     depth_in = np.clip((v - lam) / np.maximum(back - lam, 1.0), 0.0, 1.0)
-    medial_split = np.abs(uu - (fu - 1.0) - 16.0 * size * depth_in**1.6) < 0.6
-    lateral_split = np.abs(uu - (fu + 22.0 * size) - 6.0 * size * depth_in**2) < 0.5
+    medial_split = np.abs(uu - (fu - 1.0) - 16.0 * size * depth_in**1.6) < 1.0
+    lateral_split = np.abs(uu - (fu + 22.0 * size) - 6.0 * size * depth_in**2) < 0.8
     tissue[muscles & medial_split & (v > lam + 2.0) & (depth_in < 0.85)] = Tissue.INTERMUSCULAR_FAT
     tissue[muscles & lateral_split & (v > lam - 6.0) & (depth_in < 0.75)] = Tissue.INTERMUSCULAR_FAT
     ql_top, ql_bottom = scene.anatomy.vertebrae[0].centre_s_mm, scene.anatomy.vertebrae[5].centre_s_mm

@@ -112,7 +112,7 @@ def _side_layout(disc: DiscLevel, size: float, body_post: float, lf_end: tuple[f
         joint_direction=direction,
         joint_normal=normal,
         foramen_centre=(float(u_f + 5.0 * size), float(body_post + 1.0 * size)),
-        foramen_half_axes=(6.5 * size, 4.6 * size),
+        foramen_half_axes=(7.5 * size, 5.2 * size),
         lf_lateral_end=(float(lf_end[0] - medial_shift), float(lf_end[1])),
         facet=facet,
         foramen=foramen,

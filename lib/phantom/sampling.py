@@ -164,7 +164,7 @@ def _foramen_from_severity(rng, sev: float, size: float) -> Foramen:
     return Foramen(
         severity=sev, anterior_obliteration=float(min(0.95, remaining * split)),
         posterior_obliteration=float(min(0.95, remaining * (1 - split))), height_loss=height_loss,
-        root_radius_mm=2.3 * size * float(rng.normal(1, 0.08)),
+        root_radius_mm=2.1 * size * float(rng.normal(1, 0.08)),
     )
 
 

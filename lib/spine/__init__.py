@@ -45,6 +45,7 @@ from .measurements import (
     measure_level,
     measure_structure,
 )
+from .sagittal import find_sagittal_disc_centres
 
 __all__ = [
     "ABSOLUTE_STENOSIS_CSA_MM2",
@@ -76,6 +77,7 @@ __all__ = [
     "confirm_with_sagittal",
     "csa_reference_text",
     "explain_decision",
+    "find_sagittal_disc_centres",
     "group_into_blocks",
     "landmarks_from_labels",
     "measure_level",

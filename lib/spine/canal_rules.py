@@ -95,7 +95,8 @@ def explain_decision(
         passed = float(np.float32(x[f])) <= thr
         spec = _spec(names[f], specs)
         v_text, t_text = _distinct(spec, x[f], thr)
-        steps.append(DecisionStep(names[f], x[f], thr, passed, f"{spec.label} {v_text} {'<=' if passed else '>'} {t_text}"))
+        text = f"{spec.label} {v_text} {'<=' if passed else '>'} {t_text}"
+        steps.append(DecisionStep(names[f], x[f], thr, passed, text))
         node = int(t.children_left[node] if passed else t.children_right[node])
     prediction = classes[int(np.argmax(t.value[node][0]))]
     text = ", ".join(s.text for s in steps) + f" -> {prediction}" if steps else f"-> {prediction}"

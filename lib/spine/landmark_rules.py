@@ -30,7 +30,8 @@ after subtracting the base term and dividing by the scale. The form of each rule
 (offset in mm or in disc half-widths, from the centroid, from the sac's edges or from the posterior disc margin) by
 5-fold cross-validation over 34 phantom studies (seeds 7 and 2024): scaling the lateral offsets by the disc
 half-width generalised best across body sizes, as anatomy does. Reproduce with
-``python -m tests.spine.phantom_landmarks --phantoms DIR``; measured errors are in tests/spine/test_phantom_landmarks.py.
+``python -m tests.spine.phantom_landmarks --phantoms DIR``; measured errors are in
+tests/spine/test_phantom_landmarks.py.
 The phantom's anatomy is modelled on typical adult lumbar anatomy; on real studies the landmark model refines these
 points.
 """

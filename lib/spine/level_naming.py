@@ -31,7 +31,7 @@ The rules, in order:
    one through the disc's centre, often one slice higher or lower.
 
 Assumption to keep in mind: an axial series that does not reach L5-S1 shifts every name; only a sagittal series can
-tell (see :func:`confirm_with_sagittal` and :func:`find_sagittal_disc_centres`).
+tell (see :func:`confirm_with_sagittal`, and lib/spine/sagittal.py to find the discs on a sagittal T2 image).
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ MIN_LINK_OVERLAP = 0.1
 #: A disc instance whose largest blob is smaller than this (mm2) is ignored; adult lumbar discs measure
 #: 1000-2000 mm2 at mid-disc, so this only removes spurious blobs and endplate partial-volume specks.
 MIN_DISC_AREA_MM2 = 250.0
-#: Two instances closer than this along the spine (centroid distance, mm) are one disc.
+#: Two instances closer than this along the spine (centroid step along the slices' superior normal, mm) are one disc.
 MIN_DISC_SPACING_MM = 15.0
 #: Typical centroid distance between adjacent lumbar discs (mm), used when fewer than three discs are found.
 DEFAULT_DISC_SPACING_MM = 38.0
@@ -61,7 +61,7 @@ DEFAULT_DISC_SPACING_MM = 38.0
 TYPICAL_SPACING_RANGE_MM = (28.0, 48.0)
 #: A gap longer than GAP_FACTOR x the typical spacing holds discs the series does not cover.
 GAP_FACTOR = 1.6
-#: Planes whose distance to the disc centroid is within this of the closest one (mm) tie for mid-disc slice.
+#: Planes whose distance to the grading point is within this of the closest one (mm) tie for mid-disc slice.
 MID_SLICE_TIE_MM = 0.25
 #: Half-width (mm) of the midline band in which the posterior disc margin is looked for.
 MIDLINE_BAND_MM = 5.0
@@ -111,7 +111,8 @@ class ConfirmationResult:
 
     ``sagittal_names`` maps each axial level to the name the sagittal count gives the matched disc (None when no
     sagittal disc lies within the tolerance); ``offset`` is sagittal index minus axial index when it is the same for
-    every matched disc (0 = agreement, +1 = the axial names are one level too low), else None.
+    every matched disc (0 = agreement, +1 = the axial names are one level too low), else None; None as well when the
+    lowest axial disc has no sagittal match (the sagittal discs found do not reach it).
     """
 
     agrees: bool
@@ -327,7 +328,8 @@ def _width_mm(blob: _Blob, geometry: SliceGeometry) -> float:
     lateral = np.array([1.0, 0.0, 0.0]) - n[0] * n
     lateral /= np.linalg.norm(lateral)
     dr, dc = geometry.pixel_spacing_mm
-    footprint = abs(lateral @ np.asarray(geometry.row_direction)) * dc + abs(lateral @ np.asarray(geometry.column_direction)) * dr
+    footprint = abs(lateral @ np.asarray(geometry.row_direction)) * dc
+    footprint += abs(lateral @ np.asarray(geometry.column_direction)) * dr
     return float(np.ptp(geometry.pixels_to_lps(blob.rows, blob.cols) @ lateral) + footprint)
 
 
@@ -357,7 +359,8 @@ def confirm_with_sagittal(
 
     ``sagittal_disc_centres_lps``: LPS mm disc centres found on the sagittal series, which must include L5-S1 (the
     sagittal field of view shows the sacrum); they are counted up from the most caudal. Each axial disc is matched
-    to the nearest sagittal centre within ``tolerance_mm``.
+    to the nearest sagittal centre within ``tolerance_mm``. When the lowest axial disc finds no match, the sagittal
+    count does not reach it and nothing is concluded (``offset`` None).
     """
     levels = named.levels if isinstance(named, LevelNaming) else tuple(named)
     sag = sorted((np.asarray(p, float) for p in sagittal_disc_centres_lps), key=lambda p: p[2])
@@ -377,10 +380,16 @@ def confirm_with_sagittal(
         names[n.level] = str(LEVELS_FROM_SACRUM[j]) if j < len(LEVELS_FROM_SACRUM) else "above L1-L2"
         offsets.add(j - LEVELS_FROM_SACRUM.index(n.level))
     unmatched = [str(lv) for lv, name in names.items() if name is None]
-    offset = next(iter(offsets)) if len(offsets) == 1 else None
+    lowest_unmatched = bool(levels) and names[levels[0].level] is None
+    offset = next(iter(offsets)) if len(offsets) == 1 and not lowest_unmatched else None
     agrees = bool(levels) and not unmatched and offset == 0
     if agrees:
         message = f"sagittal count agrees: {len(levels)} axial discs matched within {tolerance_mm:.0f} mm"
+    elif lowest_unmatched:
+        message = (
+            f"no sagittal disc within {tolerance_mm:.0f} mm of the axial {levels[0].level}: the count from the sacrum "
+            f"cannot be checked (unmatched: {', '.join(unmatched)})"
+        )
     elif unmatched:
         message = f"no sagittal disc within {tolerance_mm:.0f} mm of the axial {', '.join(unmatched)}"
     elif offset is None:
@@ -389,73 +398,3 @@ def confirm_with_sagittal(
         message = f"the sagittal count puts every axial disc {offset:+d} level(s) from its axial name"
     return ConfirmationResult(agrees, offset, len(levels), len(sag), names, dists, message)
 
-
-# Optional: disc centres on a sagittal T2 image, to confirm the count (see confirm_with_sagittal).
-
-#: Bright structures narrower than this (mm) are kept by the white top-hat that finds the nuclei.
-SAGITTAL_TOPHAT_MM = 20.0
-#: A nucleus candidate's antero-posterior and cranio-caudal extents (mm) must lie in these ranges ...
-SAGITTAL_NUCLEUS_AP_MM = (6.0, 35.0)
-SAGITTAL_NUCLEUS_SI_MM = (1.5, 12.0)
-#: ... and it must be at least this much wider (AP) than tall: nuclei are flat, the CSF column is tall.
-SAGITTAL_NUCLEUS_MIN_ASPECT = 1.5
-#: Neighbouring discs of the column lie this far apart cranio-caudally (mm) and shift at most this much in AP.
-SAGITTAL_DISC_GAP_MM = (22.0, 55.0)
-SAGITTAL_MAX_AP_STEP_MM = 15.0
-
-
-def find_sagittal_disc_centres(pixels: np.ndarray, geometry: SliceGeometry) -> list[np.ndarray]:
-    """Disc centres (LPS mm, caudal to cranial) on one mid-sagittal T2 image ``pixels[rows, cols]``.
-
-    Intensity-based and optional: on T2 the nucleus pulposus is a flat bright ellipse in a dark annulus, and the
-    discs stack in a column in front of the canal. Steps: Gaussian smoothing (1 mm); a white top-hat of
-    ``SAGITTAL_TOPHAT_MM`` keeps bright structures smaller than a vertebral body; pixels above half the top-hat's
-    99.5th percentile form candidates; candidates shaped like a nucleus (AP and cranio-caudal extents, flatness)
-    are kept; the longest chain of candidates with disc-like spacing and small AP steps is the disc column.
-    Limits: tuned on phantom sagittal T2 only; a bright S1-S2 remnant disc would be counted as a disc (making the
-    axial names look one level low), and desiccated (dark) discs are missed, which breaks the chain into pieces.
-    """
-    dr, dc = geometry.pixel_spacing_mm
-    image = ndimage.gaussian_filter(np.asarray(pixels, float), (1.0 / dr, 1.0 / dc))
-    size = (int(SAGITTAL_TOPHAT_MM / dr) | 1, int(SAGITTAL_TOPHAT_MM / dc) | 1)
-    tophat = image - ndimage.grey_opening(image, size=size)
-    labelled, n = ndimage.label(tophat > 0.5 * np.percentile(tophat, 99.5))
-    superior, posterior = (_in_plane(axis, geometry) for axis in ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0)))
-    candidates = []
-    for rows, cols in (np.nonzero(labelled == i) for i in range(1, n + 1)):
-        points = geometry.pixels_to_lps(rows, cols)
-        ap, si = np.ptp(points @ posterior) + max(dr, dc), np.ptp(points @ superior) + max(dr, dc)
-        if (
-            SAGITTAL_NUCLEUS_AP_MM[0] <= ap <= SAGITTAL_NUCLEUS_AP_MM[1]
-            and SAGITTAL_NUCLEUS_SI_MM[0] <= si <= SAGITTAL_NUCLEUS_SI_MM[1]
-            and ap >= SAGITTAL_NUCLEUS_MIN_ASPECT * si
-        ):
-            candidates.append(points.mean(axis=0))
-    candidates.sort(key=lambda p: float(p @ superior))
-    return _longest_column(candidates, superior, posterior)
-
-
-def _in_plane(axis, geometry: SliceGeometry) -> np.ndarray:
-    a = np.asarray(axis, float) - (np.asarray(axis, float) @ geometry.normal) * geometry.normal
-    return a / np.linalg.norm(a)
-
-
-def _longest_column(points: list[np.ndarray], superior: np.ndarray, posterior: np.ndarray) -> list[np.ndarray]:
-    """The longest chain of points (sorted caudal to cranial) whose steps look like adjacent discs."""
-    length, parent = [1] * len(points), [-1] * len(points)
-    for i, p in enumerate(points):
-        for j in range(i):
-            d = p - points[j]
-            if (
-                SAGITTAL_DISC_GAP_MM[0] <= float(d @ superior) <= SAGITTAL_DISC_GAP_MM[1]
-                and abs(float(d @ posterior)) <= SAGITTAL_MAX_AP_STEP_MM
-                and length[j] + 1 > length[i]
-            ):
-                length[i], parent[i] = length[j] + 1, j
-    if not points:
-        return []
-    chain, i = [], int(np.argmax(length))
-    while i >= 0:
-        chain.append(points[i])
-        i = parent[i]
-    return chain[::-1]

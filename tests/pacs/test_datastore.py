@@ -177,3 +177,24 @@ def test_grading_sr_goes_to_orthanc_and_grades_stay_in_image_info(store, truth, 
     stored_path = tmp_path / "stored_sr.dcm"
     stored.save_as(stored_path)
     assert read_grades_sr(stored_path)["referenced_series_uids"] == [t["series_uid"]]
+
+
+def test_segs_in_the_pacs_become_final_labels_of_a_new_cache(store, truth, pacs_phantoms, orthanc, tmp_path):
+    fresh = pacs_datastore(orthanc.dicomweb_url, {"pacs_cache_dir": str(tmp_path)})  # e.g. another server
+    assert fresh.datalist() != [], "the SEGs written by the tests above are imported"
+    for t in truth.values():
+        truth_mask, _ = read_label_nifti(pacs_phantoms / "truth" / f"{t['study_id']}_labels.nii.gz")
+        canonical = t["slice_sop_uids"]
+        for item in fresh.index.study(t["study_uid"]).items:
+            label_uri = fresh.get_label_uri(item.image_id, "final")
+            if t["acquisition"] == "angled" and not label_uri:
+                continue  # only the angled study labelled above has a SEG
+            assert label_uri, f"{item.image_id} has no imported label"
+            label, affine = read_label_nifti(label_uri)
+            expected = np.stack([truth_mask[:, :, canonical.index(s)] for s in item.sop_uids], axis=-1)
+            np.testing.assert_array_equal(label, expected)
+            np.testing.assert_allclose(affine, nib.load(fresh.get_image_uri(item.image_id)).affine, atol=1e-4)
+            assert fresh.get_label_info(item.image_id, "final")["source"] == "PACS DICOM SEG"
+    n_labels = len(fresh.datalist())
+    assert any("_block" in pair["image"] for pair in fresh.datalist()), "the blocks of the labelled angled series"
+    assert n_labels == len(fresh.datalist()), "a second datalist imports nothing again"

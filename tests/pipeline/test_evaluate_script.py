@@ -17,7 +17,8 @@ def test_evaluate_writes_json_markdown_and_overlays(contiguous_phantom, tmp_path
     save_weights(model_dir / "landmarks.pt", landmark_unet(spec.in_channels), spec)  # untrained: a "model" column
     out = tmp_path / "report"
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), "--data", str(contiguous_phantom),
-                          "--out", str(out), "--model-dir", str(model_dir), "--worst", "2"],
+                          "--out", str(out), "--model-dir", str(model_dir), "--worst", "2", "--threads", "1",
+                          "--conf", "segmentation_spacing_mm", "3.0"],
                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads((out / "evaluation.json").read_text())

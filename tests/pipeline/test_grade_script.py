@@ -17,9 +17,14 @@ MEASUREMENTS = {"dural_sac_area_mm2", "disc_area_mm2", "dural_sac_ap_mm", "disc_
 LANDMARKS = {"facet_left", "facet_right", "foramen_left", "foramen_right", "dural_sac_centroid", "disc_centroid"}
 
 
+#: The V-Net is untrained here (the form is under test, not the masks): run it on 3 mm pixels, one thread, to keep
+#: CI fast on shared cores.
+FAST = ("--threads", "1", "--conf", "segmentation_spacing_mm", "3.0")
+
+
 def grade(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "grade.py"), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "grade.py"), *args, *FAST], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
 
 
 def test_grade_writes_the_documented_form_and_one_label_file_per_block(angled_phantom, tmp_path):

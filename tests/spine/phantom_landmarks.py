@@ -131,7 +131,7 @@ def candidate_rules(kind: str, side: str):
     ]
 
 
-def calibrate(cases: list[LevelCase], held_out: list[LevelCase] = ()) -> dict[str, list[tuple[str, float, float, float]]]:
+def calibrate(cases: list[LevelCase], held_out: list[LevelCase] = ()) -> dict[str, list[tuple]]:
     """Per landmark kind and coordinate: candidate rules as (name, median c, median |residual| mm on ``cases``,
     the same on ``held_out`` with that c), best first by the held-out residual when there is one."""
     report = {}

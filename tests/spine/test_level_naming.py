@@ -3,9 +3,10 @@ import pytest
 
 from lib.spine.geometry import canonical_order
 from lib.spine.level_naming import confirm_with_sagittal, name_levels, name_levels_in_volume
+from lib.spine.sagittal import find_sagittal_disc_centres
 from lib.spine.levels import LEVELS_FROM_SACRUM, Level
 
-from .synthetic import SpinePhantom
+from .synthetic import SpinePhantom, ellipse_mask, pixel_grid_lps, plane
 
 SPINE = SpinePhantom()
 TRUE_CENTRES = {lv: d.centre for lv, d in zip(LEVELS_FROM_SACRUM, SPINE.discs)}
@@ -107,3 +108,32 @@ def test_sagittal_count_confirms_or_flags_an_offset():
     assert not shifted.agrees and shifted.offset == 1 and shifted.sagittal_names[Level.L5_S1] == "L4-L5"
     far = confirm_with_sagittal(naming, [c + np.array([0.0, 30.0, 0.0]) for c in sagittal])
     assert not far.agrees and "no sagittal disc within" in far.message
+
+
+def test_sagittal_count_that_misses_the_lowest_discs_concludes_nothing():
+    labels, geometries = series(SPINE.angled_blocks())
+    naming = name_levels(labels, geometries)
+    upper = [TRUE_CENTRES[lv] for lv in LEVELS_FROM_SACRUM[2:]]  # dark, desiccated L5-S1 and L4-L5 not found
+    result = confirm_with_sagittal(naming, upper)
+    assert not result.agrees and result.offset is None and "cannot be checked" in result.message
+
+
+def synthetic_sagittal_t2(centres):
+    """A mid-sagittal T2-like image (rows go superior): grey bodies, dark annuli, bright flat nuclei, bright CSF."""
+    g = plane((2.0, 10.0, 70.0), (0.0, 1.0, 0.0), (0.0, 0.0, -1.0), (0.8, 0.8), (300, 300))
+    image = np.full((g.rows, g.columns), 300.0)
+    p = pixel_grid_lps(g)
+    image[np.abs(p[..., 1] - 10.0) < 18.0] = 600.0  # vertebral column
+    image[np.abs(p[..., 1] - 38.0) < 5.0] = 1500.0  # CSF in the canal
+    for c in centres:
+        image[ellipse_mask(g, c, (0.0, 1.0, 0.0), 17.0, 5.0)] = 150.0  # annulus
+        image[ellipse_mask(g, c, (0.0, 1.0, 0.0), 8.0, 2.2)] = 1400.0  # nucleus
+    return np.random.default_rng(0).normal(image, 20.0), g
+
+
+def test_sagittal_discs_found_by_their_bright_nuclei():
+    centres = [np.array([2.0, 10.0 + 3.0 * np.sin(k), 36.0 * k]) for k in range(5)]
+    pixels, g = synthetic_sagittal_t2(centres)
+    found = find_sagittal_disc_centres(pixels, g)
+    assert len(found) == 5
+    assert all(np.linalg.norm(f - c) < 1.5 for f, c in zip(found, centres))

@@ -59,7 +59,8 @@ def test_naming_finds_every_level_and_its_mid_disc_slice(dataset):
         for n in naming.levels:
             k = truth["slice_sop_uids"].index(truth["levels"][str(n.level)]["mid_disc_sop_uid"])
             centre = n.grading_point_lps_mm
-            ours, theirs = abs(geometries[n.slice_index].lps_to_pixel(centre)[2]), abs(geometries[k].lps_to_pixel(centre)[2])
+            ours = abs(geometries[n.slice_index].lps_to_pixel(centre)[2])
+            theirs = abs(geometries[k].lps_to_pixel(centre)[2])
             assert k == n.slice_index or (abs(k - n.slice_index) == 1 and theirs - ours < 3.0), (truth["study_id"], n)
             exact += k == n.slice_index
             total += 1
@@ -72,12 +73,12 @@ def test_measurements_agree_with_truth(cases, dataset):
         record = json.loads((dataset / "truth" / f"{case.study_id}.json").read_text())["levels"][case.level]
         assert case.measurements.dural_sac_area_mm2 == pytest.approx(record["dural_sac_area_mm2"], rel=0.01)
         assert case.measurements.disc_area_mm2 == pytest.approx(record["disc_area_mm2"], rel=0.01)
-        # truth AP = caliper (projected) extent along the spine's true posterior axis; ours = the chord through the
-        # centroid, never longer (a bean-shaped disc or an indented sac gives a shorter chord)
-        assert case.measurements.disc_ap_mm <= record["disc_ap_mm"] + 0.5
-        assert case.measurements.dural_sac_ap_mm <= record["dural_sac_ap_mm"] + 0.5
-        ratios.append(case.measurements.disc_ap_mm / record["disc_ap_mm"])
-    assert np.median(ratios) > 0.95
+        # both are caliper extents; the truth's runs along the spine's true posterior axis, ours along the
+        # disc-to-sac direction, a few degrees off on oblique cuts
+        for key in ("disc_ap_mm", "dural_sac_ap_mm"):
+            ratios.append(getattr(case.measurements, key) / record[key])
+    assert np.median(ratios) == pytest.approx(1.0, abs=0.03)
+    assert np.percentile(np.abs(np.log(ratios)), 90) < 0.1
 
 
 def test_rule_landmarks_near_truth(cases):
