@@ -20,6 +20,7 @@ from monailabel.interfaces.datastore import Datastore
 from lib.configs.registry import MODEL_CONFIGS
 from lib.datastore.dicom_folder import holds_dicom_studies
 from lib.dicom import StudyError
+from lib.infers.post_infer import GradingHook
 
 # --- annotator loop (issue 5): strategies, background scoring, continuous retraining behind the promotion gate ---
 from lib.activelearning.background import methods_to_start
@@ -57,6 +58,7 @@ class SpineApp(MONAILabelApp):
             config = MODEL_CONFIGS[name]()
             config.init(name, self.model_dir, conf, None)
             self.models[name] = config
+        self.grading_hook = self._wire_stage_tasks()
         super().__init__(app_dir=app_dir, studies=studies, conf=conf, name=APP_NAME,
                          description="Segments, measures and grades lumbar spinal stenosis on axial T2 MRI",
                          version=APP_VERSION)
@@ -73,10 +75,24 @@ class SpineApp(MONAILabelApp):
             return SharedDicomFolderDatastore(self.studies)
         return super().init_datastore()
 
+    def _wire_stage_tasks(self) -> GradingHook | None:
+        """One segmentation task shared by landmarks and grading; the grading stage as the post-infer hook."""
+        segmentation = self.models["segmentation"].infer() if "segmentation" in self.models else None
+        self._shared_infers = {"segmentation": segmentation} if segmentation else {}
+        landmark_file = None
+        if "landmarks" in self.models:
+            self.models["landmarks"].segmentation_task = segmentation
+            landmark_file = self.models["landmarks"].model_file
+        if "grading" not in self.models or segmentation is None:
+            return None
+        hook = GradingHook(self.models["grading"].stage(), landmark_file, segmentation, self.datastore)
+        self.models["grading"].bind_stage1(hook.stage1_for_grading, self.datastore)
+        return hook
+
     def init_infers(self):
         infers = {}
         for name, config in self.models.items():
-            task = config.infer()
+            task = self._shared_infers.get(name) or config.infer()
             infers.update(task if isinstance(task, dict) else {name: task})
         return infers
 
@@ -112,9 +128,10 @@ class SpineApp(MONAILabelApp):
             raise HTTPException(status_code=404, detail=f"study '{image}' is not in the datastore "
                                                         f"(GET /datastore/?output=all lists the studies)")
         try:
-            return super().infer(request, datastore)
+            result = super().infer(request, datastore)
         except (StudyError, ValueError) as e:
             raise HTTPException(status_code=422, detail=f"study '{image}', model '{request.get('model')}': {e}")
+        return self.grading_hook.after_infer(request, result, store) if self.grading_hook else result
 
     # --- annotator loop (issue 5) ---------------------------------------------------------------------------------
     def retraining(self) -> RetrainingLoop:

@@ -64,7 +64,6 @@ def evaluate_study(study_id: str, data: Path, runner, model, tmp: Path):
     from lib.datastore.work_images import write_work_image
     from lib.dicom import load_axial_series, read_label_nifti
     from lib.pipeline.evaluation import LABELS, StudyEvaluation, dice, evaluate_levels
-    from lib.pipeline.evaluation_report import LevelView
 
     truth = json.loads((data / "truth" / f"{study_id}.json").read_text())
     truth_labels = read_label_nifti(data / "truth" / f"{study_id}_labels.nii.gz")[0]

@@ -46,7 +46,8 @@ class Landmarks(TaskConfig):
         return self.segmentation_task
 
     def infer(self):
-        return LandmarksInfer(segmentation=self.segmentation_infer(), model_file=self.model_file, settings=self.settings)
+        return LandmarksInfer(segmentation=self.segmentation_infer(), model_file=self.model_file,
+                              settings=self.settings)
 
     def trainer(self):
         return LandmarksTrain(weights_path=self.path[0], settings=self.settings)

@@ -88,8 +88,9 @@ def _jitter_channels(inputs: np.ndarray, jitter: Jitter, rng: np.random.Generato
     return out
 
 
-def examples_from_volumes(case_id: str, image: np.ndarray, labels: np.ndarray, series,
-                          truth: Mapping[str, Mapping[str, list[float]]]) -> tuple[list[LandmarkExample], dict[str, str]]:
+def examples_from_volumes(
+    case_id: str, image: np.ndarray, labels: np.ndarray, series, truth: Mapping[str, Mapping[str, list[float]]]
+) -> tuple[list[LandmarkExample], dict[str, str]]:
     """Examples of one study (``[col, row, k]`` arrays, its SeriesGeometry, ``{level: {name: [x,y,z]}}``).
 
     Returns (examples, {level: why it was skipped}).

@@ -4,8 +4,9 @@ Arrays are ``heatmaps[K, v, u]`` on a :class:`~lib.landmarks.crop.CropGrid` (K =
 TARGET_NAMES); positions are (v, u) crop pixels, float. A target heatmap is ``exp(-d^2 / (2 sigma^2))`` (peak 1) with
 ``d`` the distance from the pixel centre to the landmark in pixels. Decoding finds the arg-max and refines it with the
 centroid of the heatmap above ``FLOOR_FRACTION`` of its peak in a window of radius ``ceil(3 sigma)`` around it
-(re-centred once), which is unbiased for a Gaussian to well under a tenth of a pixel; its confidence is the share of the map's mass in that window. The
-network's output is a spatial softmax per landmark (a probability map), decoded the same way.
+(re-centred once), which is unbiased for a Gaussian to well under a tenth of a pixel; the confidence is the share of
+the map's mass inside that window. The network's output is a spatial softmax per landmark (a probability map),
+decoded the same way.
 
 Mirroring (patient left <-> right) is a flip of the u axis together with a swap of the left and right channels:
 :data:`MIRROR_ORDER` gives the channel order after the swap, for targets and for rule-prior input channels alike.
@@ -87,7 +88,8 @@ def decode(heatmaps: np.ndarray, sigma_px: float) -> tuple[np.ndarray, np.ndarra
     return positions, confidence
 
 
-def decode_lps(heatmaps: np.ndarray, grid: CropGrid, sigma_mm: float) -> tuple[dict[str, list[float]], dict[str, float]]:
+def decode_lps(heatmaps: np.ndarray, grid: CropGrid,
+               sigma_mm: float) -> tuple[dict[str, list[float]], dict[str, float]]:
     """({name: [x, y, z] LPS mm}, {name: confidence}) of heatmaps (K, S, S) on ``grid``."""
     positions, peaks = decode(heatmaps, sigma_mm / grid.spacing_mm)
     points = {name: [float(x) for x in grid.to_lps(*positions[k])] for k, name in enumerate(TARGET_NAMES)}

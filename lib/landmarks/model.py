@@ -10,15 +10,16 @@ than the rules' on the same levels. Otherwise (no weights, no card, card says no
 reported. ``use_model`` = ``"auto"`` (that decision), ``"always"`` (use any weights) or ``"never"`` (rules only).
 
 At a level the model's points replace the rules' only where all four confidences (share of a map's probability near
-its peak) reach ``min_confidence`` and every point lies within ``max_shift_from_rules_mm`` of the rules' point: the rules are the fallback and the prior.
+its peak) reach ``min_confidence`` and every point lies within ``max_shift_from_rules_mm`` of the rules' point: the
+rules are the fallback and the prior.
 """
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import torch
@@ -53,8 +54,8 @@ class LandmarkModel:
         prediction = model.predict(LevelSlice.from_arrays("L4-L5", k, pixels, labels, geometry))
     """
 
-    def __init__(self, network: torch.nn.Module, spec: CropSpec, version: str = "untrained", min_confidence: float = 0.5,
-                 max_shift_from_rules_mm: float = 20.0, tta_mirror: bool = True,
+    def __init__(self, network: torch.nn.Module, spec: CropSpec, version: str = "untrained",
+                 min_confidence: float = 0.5, max_shift_from_rules_mm: float = 20.0, tta_mirror: bool = True,
                  features: tuple[int, ...] = DEFAULT_FEATURES):
         self.network = network.eval()
         self.features = tuple(int(f) for f in features)
@@ -145,7 +146,8 @@ def model_decision(weights_path: str | Path, use_model: str = "auto") -> tuple[b
         return True, f"model: validation median error {model_mm:.2f} mm < rules {rules_mm:.2f} mm"
     if model_mm is None or rules_mm is None:
         return False, "rules: the landmark model card has no validation comparison with the rules"
-    return False, f"rules: the model's validation median error {model_mm:.2f} mm did not beat the rules' {rules_mm:.2f} mm"
+    return False, (f"rules: the model's validation median error {model_mm:.2f} mm did not beat the rules' "
+                   f"{rules_mm:.2f} mm")
 
 
 class LandmarkModelFile:
@@ -160,16 +162,19 @@ class LandmarkModelFile:
         self.model_kwargs = model_kwargs
         self._stamp: tuple | None = None
         self._cached: tuple[LandmarkModel | None, str] = (None, "")
+        self._lock = threading.Lock()
         model_decision(self.weights_path, use_model)  # validates use_model now, not at the first request
 
     def _current_stamp(self) -> tuple:
-        return tuple(p.stat().st_mtime_ns if p.exists() else None for p in (self.weights_path, card_path(self.weights_path)))
+        files = (self.weights_path, card_path(self.weights_path))
+        return tuple(p.stat().st_mtime_ns if p.exists() else None for p in files)
 
     def get(self) -> tuple[LandmarkModel | None, str]:
-        stamp = self._current_stamp()
-        if stamp != self._stamp:
-            self._stamp, self._cached = stamp, self._load()
-        return self._cached
+        with self._lock:  # infer requests may run in a thread pool
+            stamp = self._current_stamp()
+            if stamp != self._stamp:
+                self._stamp, self._cached = stamp, self._load()
+            return self._cached
 
     def _load(self) -> tuple[LandmarkModel | None, str]:
         use, reason = model_decision(self.weights_path, self.use_model)

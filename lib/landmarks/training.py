@@ -127,9 +127,10 @@ def landmark_errors(model: LandmarkModel | None, examples: Sequence[LandmarkExam
         for name, truth in example.truth.items():
             if name not in TARGET_NAMES:
                 continue
-            out["rules"][name].append(in_plane_error_mm(example.level_slice, example.level_slice.rule_points[name], truth))
+            level = example.level_slice
+            out["rules"][name].append(in_plane_error_mm(level, level.rule_points[name], truth))
             if predictions:
-                out["model"][name].append(in_plane_error_mm(example.level_slice, predictions[i].points[name], truth))
+                out["model"][name].append(in_plane_error_mm(level, predictions[i].points[name], truth))
     return out
 
 

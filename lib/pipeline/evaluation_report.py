@@ -58,7 +58,8 @@ def markdown(summary: dict, truth_masks: dict | None = None, stage2: dict | None
         "",
         "| figure | ours | reference (Bharadwaj 2023, real MRI) | issue 3 target |",
         "|---|---|---|---|",
-        f"| Dice dural sac (mean) | {_fmt(d['dural_sac']['mean'], 3)} | {REFERENCE['dice_dural_sac']} | >= {TARGETS['dice']} |",
+        f"| Dice dural sac (mean) | {_fmt(d['dural_sac']['mean'], 3)} | {REFERENCE['dice_dural_sac']} | "
+        f">= {TARGETS['dice']} |",
         f"| Dice disc (mean) | {_fmt(d['disc']['mean'], 3)} | {REFERENCE['dice_disc']} | >= {TARGETS['dice']} |",
         f"| level naming accuracy | {_fmt(summary['level_naming_accuracy'], pct=True)} | - | >= 99% |",
         f"| mid-disc slice = truth's | {_fmt(summary['mid_slice_exact_rate'], pct=True)} | - | - |",
@@ -71,13 +72,15 @@ def markdown(summary: dict, truth_masks: dict | None = None, stage2: dict | None
                          f"{REFERENCE['iou_facet']} | >= {TARGETS['iou']} |")
             lines.append(f"| foramen box IoU (16 mm), {source} | {_fmt(lm[source]['foramen']['mean_iou'], 3)} | "
                          f"{REFERENCE['iou_foramen']} | >= {TARGETS['iou']} |")
-    lines += ["", "## Landmark error (mm, in-plane median; 3D median in brackets)", "",
-              "| landmark | " + " | ".join(s for s in ("final", "model", "rules") if s in lm) + " |",
-              "|---|" + "---|" * len([s for s in ("final", "model", "rules") if s in lm])]
-    for kind in ("all", "facet", "foramen", *TARGET_NAMES):
-        cells = [f"{_fmt(lm[s][kind]['median_inplane_mm'])} ({_fmt(lm[s][kind]['median_3d_mm'])})"
-                 for s in ("final", "model", "rules") if s in lm]
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    lines += ["", "## Landmark error (mm, in-plane median; 3D median in brackets)", ""]
+    sources = [s for s in ("final", "model", "rules") if s in lm]
+    if sources:
+        lines += ["| landmark | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
+        for kind in ("all", "facet", "foramen", *TARGET_NAMES):
+            cells = [f"{_fmt(lm[s][kind]['median_inplane_mm'])} ({_fmt(lm[s][kind]['median_3d_mm'])})" for s in sources]
+            lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    else:
+        lines.append("(stage 1 found no level on these studies: is the segmentation model trained?)")
     lines += ["", "## Measurements (median absolute error, % of truth)", "", "| measurement | error |", "|---|---|"]
     lines += [f"| {m} | {_fmt(v, 1)}% |" for m, v in summary["measurement_median_abs_pct"].items()]
     if truth_masks:

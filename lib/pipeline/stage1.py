@@ -69,7 +69,7 @@ def stage1_result(
         except MeasurementError as e:
             missing[str(level)] = f"mid-disc slice {k} (SOP {sop_uids[k]}): {e}"
             continue
-        landmarks = place_landmarks(measurements).as_dict()
+        landmarks = place_landmarks(measurements, named.disc_width_mm / 2).as_dict()
         source = "rules"
         if refine_landmarks is not None:
             refined = refine_landmarks(level, k, landmarks)

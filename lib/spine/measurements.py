@@ -350,17 +350,35 @@ def _edge(t: np.ndarray, values: np.ndarray, inner: int, outer: int) -> float:
 
 def _measure(component: np.ndarray, rc, geometry: SliceGeometry, frame: AnatomicalFrame) -> StructureMeasurement:
     dr, dc = geometry.pixel_spacing_mm
-    ap = chord_extent_mm(component, geometry, rc, frame.ap)
-    lateral = chord_extent_mm(component, geometry, rc, frame.lateral)
     n = int(component.sum())
+    crop, crop_geometry, crop_rc = _cropped(component, geometry, rc)
+    ap = chord_extent_mm(crop, crop_geometry, crop_rc, frame.ap)
+    lateral = chord_extent_mm(crop, crop_geometry, crop_rc, frame.lateral)
     return StructureMeasurement(
         area_mm2=float(n * dr * dc),
         centroid_lps_mm=_tup(geometry.pixel_to_lps(*rc)),
         ap_extent_mm=(float(ap[0]), float(ap[1])),
         lateral_extent_mm=(float(lateral[0]), float(lateral[1])),
         n_pixels=n,
-        ap_span_mm=caliper_extent_mm(component, geometry, rc, frame.ap),
+        ap_span_mm=caliper_extent_mm(crop, crop_geometry, crop_rc, frame.ap),
     )
+
+
+def _cropped(mask: np.ndarray, geometry: SliceGeometry, rc, margin: int = 3):
+    """The mask's bounding box (plus a margin), the geometry of that crop, and ``rc`` in crop pixels."""
+    rows, cols = np.nonzero(mask)
+    r0, c0 = max(int(rows.min()) - margin, 0), max(int(cols.min()) - margin, 0)
+    r1, c1 = min(int(rows.max()) + margin + 1, mask.shape[0]), min(int(cols.max()) + margin + 1, mask.shape[1])
+    crop_geometry = SliceGeometry(
+        _tup(geometry.pixel_to_lps(r0, c0)),
+        geometry.row_direction,
+        geometry.column_direction,
+        geometry.pixel_spacing_mm,
+        r1 - r0,
+        c1 - c0,
+        geometry.slice_thickness_mm,
+    )
+    return mask[r0:r1, c0:c1], crop_geometry, (rc[0] - r0, rc[1] - c0)
 
 
 def _check_slice(label_slice: np.ndarray, geometry: SliceGeometry) -> np.ndarray:

@@ -33,7 +33,7 @@ from lib.landmarks.exports import landmarks_from_markups
 from lib.landmarks.model import LandmarkModel, save_weights
 from lib.landmarks.settings import LandmarksSettings
 from lib.landmarks.training import compare_with_rules, split_cases, train_network
-from lib.model_card import write_model_card
+from lib.model_card import read_model_card, write_model_card
 from lib.pipeline.run_stage1 import Stage1Error, Stage1Runner
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,12 @@ class Landmarks(TrainTask):
                 "restart": False}
 
     def stats(self):
-        return dict(self._stats)
+        """The last training's figures: this process's run, else the published model card's (training runs in a
+        subprocess of the server, so /info reads them from the card)."""
+        if self._stats:
+            return dict(self._stats)
+        card = read_model_card(self.weights_path)
+        return {**card.get("validation", {}), "date": card.get("date")} if card else {}
 
     def __call__(self, request, datastore):
         start = time.perf_counter()

@@ -77,7 +77,7 @@ def test_train_segmentation_from_a_saved_final_label(app_env, phantom_data):
     with open(mask, "rb") as f:
         r = client.put(f"/datastore/label?image={study}&tag=final",
                        files={"label": (f"{study}.nii.gz", f, "application/octet-stream")},
-                       data={"params": json.dumps({"label_info": {"source": "test"}})})
+                       data={"params": json.dumps({"source": "test"})})
     assert r.status_code == 200, r.text
     r = client.post("/train/segmentation?run_sync=true", json={"max_epochs": 1, "device": "cpu"})
     assert r.status_code == 200, r.text[:1000]
