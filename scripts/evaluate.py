@@ -55,7 +55,7 @@ def model_points(out, model) -> dict:
 
     if model is None:
         return None
-    slices = level_slices(out.document, out.image, out.labels, out.series)
+    slices = level_slices(out.document, out.image, out.labels, out.series, out.rule_landmarks)
     return {s.level: p.points for s, p in zip(slices, model.predict_many(slices))}
 
 

@@ -13,9 +13,10 @@ returns
   ``missing_levels`` (level -> reason), ``landmark_source`` and ``landmark_model`` (why model or rules),
   ``slicer_markups`` (3D Slicer markups JSON, Fiducials in LPS labelled "L4-L5 facet_left"), ``label_names``.
 
-How to get each alone: ``output=json`` returns only the result JSON; ``output=image`` only the label map; with
-``params={"result": "markups"}`` the returned file is the Slicer markups document itself (``.mrk.json``), so
-``output=image`` downloads it and Slicer opens it as a point list.
+How to get each alone: ``output=json`` returns only the result JSON (``slicer_markups`` inside it is a complete
+markups document); ``output=image`` only the label map; with ``params={"result_file": "markups"}`` the returned file
+is the Slicer markups document itself (``.mrk.json``), so ``output=image`` downloads it and Slicer opens it as a point
+list (``slicer.util.loadMarkups``).
 
 Optional request keys: ``label`` (path of an existing label, e.g. the final label: segmentation is then not run),
 ``pipeline_mode`` / ``skip_writer`` (return ``(None, {"stage1": Stage1Output, "result": result JSON,
@@ -96,7 +97,7 @@ class Landmarks(BasicInferTask):
                                "total": round(time.perf_counter() - start, 3)}
         if req.get("pipeline_mode") or _true(req.get("skip_writer")):
             return None, {"stage1": out, "result": result, "landmark_map": landmark_map}
-        if req.get("result") == "markups":
+        if req.get("result_file") == "markups":
             return _write_markups(result["slicer_markups"]), result
         return self._write_label_map(req, landmark_map, out), result
 

@@ -1,8 +1,8 @@
 """What the landmark model reads for one level: the mid-disc slice, its masks and the rules' points, on a crop.
 
 :class:`LevelSlice` holds one level's mid-disc slice (``pixels[row, col]`` float32, ``labels[row, col]`` 0/1/2, its
-:class:`SliceGeometry`), the measurements of the two masks (whose anatomical frame places the crop) and the rules'
-landmarks (LPS mm). :func:`make_inputs` turns it into the network's input channels on a :class:`CropGrid`:
+:class:`SliceGeometry`), the anatomical frame of the two masks (it places the crop) and the rules' landmarks
+(LPS mm). :func:`make_inputs` turns it into the network's input channels on a :class:`CropGrid`:
 
 ====  ==========================================================================================
  0    image, normalised per crop: (x - p1) / (p99 - p1) over the crop, clipped to [-0.5, 2]
@@ -24,7 +24,7 @@ from lib.landmarks.heatmaps import MIRROR_ORDER, TARGET_NAMES, encode_lps
 from lib.spine.geometry import SliceGeometry
 from lib.spine.landmark_rules import place_landmarks
 from lib.spine.levels import LABEL_DISC, LABEL_DURAL_SAC
-from lib.spine.measurements import LevelMeasurements, measure_level
+from lib.spine.measurements import AnatomicalFrame, measure_level
 
 IMAGE_PERCENTILES = (1.0, 99.0)
 
@@ -57,29 +57,40 @@ class CropSpec:
         return (0, 1, 2, *(3 + i for i in MIRROR_ORDER)) if self.use_rule_prior else (0, 1, 2)
 
     def grid(self, level: "LevelSlice") -> CropGrid:
-        return CropGrid.from_frame(level.measurements.frame, self.spacing_mm, self.size_px, self.ap_offset_mm)
+        return CropGrid.from_frame(level.frame, self.spacing_mm, self.size_px, self.ap_offset_mm)
 
 
 @dataclass(frozen=True)
 class LevelSlice:
-    """One level's mid-disc slice with its masks, measurements and rule landmarks (LPS mm)."""
+    """One level's mid-disc slice with its masks, anatomical frame (origin at the dural sac centroid, AP from the disc
+    centroid to the sac's) and rule landmarks (LPS mm)."""
 
     level: str
     slice_index: int
     pixels: np.ndarray
     labels: np.ndarray
     geometry: SliceGeometry
-    measurements: LevelMeasurements
+    frame: AnatomicalFrame
     rule_points: Mapping[str, list[float]]
 
     @classmethod
-    def from_arrays(cls, level: str, slice_index: int, pixels, labels, geometry: SliceGeometry,
-                    measurements: LevelMeasurements | None = None) -> "LevelSlice":
-        """Measure the masks (unless given) and place the rules; raises MeasurementError when the masks cannot."""
+    def from_arrays(cls, level: str, slice_index: int, pixels, labels, geometry: SliceGeometry) -> "LevelSlice":
+        """Measure the masks and place the rules; raises MeasurementError when the masks cannot be measured."""
         labels = np.asarray(labels)
-        measurements = measurements or measure_level(labels, geometry)
+        measurements = measure_level(labels, geometry)
         rules = place_landmarks(measurements).as_dict()
-        return cls(str(level), int(slice_index), np.asarray(pixels, np.float32), labels, geometry, measurements, rules)
+        return cls(str(level), int(slice_index), np.asarray(pixels, np.float32), labels, geometry,
+                   measurements.frame, rules)
+
+    @classmethod
+    def from_stage1(cls, level: str, entry: Mapping, pixels, labels, geometry: SliceGeometry) -> "LevelSlice":
+        """From a level of a stage 1 document, without measuring again: the frame is rebuilt from its two centroids
+        exactly as lib.spine.measurements.measure_level builds it, and its landmarks are the rules' points."""
+        points = entry["landmarks_lps_mm"]
+        sac, disc = np.asarray(points["dural_sac_centroid"]), np.asarray(points["disc_centroid"])
+        frame = AnatomicalFrame.from_ap(sac, sac - disc, geometry)
+        return cls(str(level), int(entry["slice_index"]), np.asarray(pixels, np.float32), np.asarray(labels),
+                   geometry, frame, dict(points))
 
 
 def normalise_crop(image: np.ndarray) -> np.ndarray:

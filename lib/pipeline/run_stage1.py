@@ -234,15 +234,20 @@ def segmentation_version(task: Any) -> str:
     return model_version(path) if path else "unknown"
 
 
-def level_slices(document: Mapping, image: np.ndarray, labels: np.ndarray, series: SeriesGeometry) -> list[LevelSlice]:
-    """The LevelSlice of every level in the document (its mid-disc slice, masks and rule points)."""
+def level_slices(document: Mapping, image: np.ndarray, labels: np.ndarray, series: SeriesGeometry,
+                 rule_landmarks: Mapping[str, Mapping] | None = None) -> list[LevelSlice]:
+    """The LevelSlice of every level in the document: its mid-disc slice, masks, frame and the rules' points
+    (``rule_landmarks[level]`` when given, e.g. Stage1Output.rule_landmarks after the model replaced points; else the
+    document's own points, which are the rules' straight out of stage1_result)."""
     out = []
     for level, entry in document["levels"].items():
         k = int(entry["slice_index"])
+        if rule_landmarks is not None:
+            entry = {**entry, "landmarks_lps_mm": rule_landmarks[level]}
         try:
-            out.append(LevelSlice.from_arrays(level, k, image[:, :, k].T, labels[:, :, k].T, series.geometries[k]))
+            out.append(LevelSlice.from_stage1(level, entry, image[:, :, k].T, labels[:, :, k].T, series.geometries[k]))
         except MeasurementError:
-            continue  # cannot happen for a level stage1_result measured; kept on the rules if it does
+            continue  # coincident centroids: cannot happen for a level stage1_result measured; stays on the rules
     return out
 
 

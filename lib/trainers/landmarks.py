@@ -108,30 +108,28 @@ class Landmarks(TrainTask):
         logger.info(f"Landmarks: {len(train)} training levels ({len(train_ids)} studies), {len(val)} validation "
                     f"levels ({len(val_ids)} studies); {len(skipped)} skipped")
         previous = self._previous(spec, loop.features)
-        init = None if str(request.get("restart", "false")).lower() in ("1", "true", "yes") or previous is None \
-            else previous.network.state_dict()
-        result = train_network(train, spec, loop, init_state=init,
-                               on_epoch=lambda r: logger.info(f"Landmarks epoch {r['epoch']}/{loop.max_epochs} "
-                                                              f"loss {r['loss']:.4f} ({r['seconds']:.0f} s)"))
-        model = LandmarkModel(result.network, spec, **s.model_kwargs())
-        metrics = compare_with_rules(model, val)
+        restart = str(request.get("restart", "false")).lower() in ("1", "true", "yes")
+        result = train_network(train, spec, loop, init_state=None if restart or previous is None else
+                               previous.network.state_dict(), on_epoch=_log_epoch(loop.max_epochs))
+        metrics = compare_with_rules(LandmarkModel(result.network, spec, **s.model_kwargs()), val)
         metrics.update({"epochs": loop.max_epochs, "final_loss": result.history[-1]["loss"],
                         "train_seconds": round(result.seconds, 1)})
         kept = self._keep_previous(previous, val, metrics)
         if not kept:
             save_weights(self.weights_path, result.network, spec, loop.features)
-            write_model_card(self.weights_path, model="landmarks", settings=s, metrics=metrics, data={
-                "source": "final labels' info (landmarks_lps_mm / slicer_markups) and final masks",
-                "train_studies": train_ids, "validation_studies": val_ids, "train_levels": len(train),
-                "validation_levels": len(val), "skipped": skipped},
-                notes="Errors are in-plane distances (mm) to the annotated points on the validation levels; the "
-                      "rules are placed from the same final masks. Inference uses the model only when "
-                      "model_beats_rules is true.")
+            self._write_card(metrics, {"train_studies": train_ids, "validation_studies": val_ids,
+                                       "train_levels": len(train), "validation_levels": len(val), "skipped": skipped})
         self._stats = {**metrics, "published": not kept, "kept_previous": kept,
                        "total_time": f"{time.perf_counter() - start:.1f}s", "weights": str(self.weights_path)}
         logger.info(f"Landmarks: model {metrics['model_median_error_mm']} mm vs rules "
                     f"{metrics['rules_median_error_mm']} mm on validation; published={not kept}")
         return self.stats()
+
+    def _write_card(self, metrics: dict, data: dict) -> None:
+        write_model_card(self.weights_path, model="landmarks", settings=self.settings, metrics=metrics, data={
+            "source": "final labels' info (landmarks_lps_mm / slicer_markups) and final masks", **data},
+            notes="Errors are in-plane distances (mm) to the annotated points on the validation levels; the rules are "
+                  "placed from the same final masks. Inference uses the model only when model_beats_rules is true.")
 
     def _previous(self, spec, features) -> LandmarkModel | None:
         """The published model when it has the same crop spec and widths (so it can be fine-tuned and compared)."""
@@ -151,6 +149,10 @@ class Landmarks(TrainTask):
         metrics["previous_median_error_mm"] = before
         return before is not None and metrics["model_median_error_mm"] is not None \
             and before < metrics["model_median_error_mm"]
+
+
+def _log_epoch(total: int):
+    return lambda r: logger.info(f"Landmarks epoch {r['epoch']}/{total} loss {r['loss']:.4f} ({r['seconds']:.0f} s)")
 
 
 def _opt(request: dict, key: str, kind: type):

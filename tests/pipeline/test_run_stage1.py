@@ -119,7 +119,7 @@ def test_infer_task_answers_bad_input_with_an_error_result_not_an_exception(seri
     assert result["landmark_source"] == "rules" and set(result["latencies"]) >= {"segmentation", "total"}
     json.dumps(result)
 
-    file, _ = task({"image": str(path), "result": "markups"})
+    file, _ = task({"image": str(path), "result_file": "markups"})
     assert file.endswith(".mrk.json") and json.loads(open(file).read())["markups"][0]["type"] == "Fiducial"
 
     _, data = task({"image": str(path), "pipeline_mode": True})
