@@ -8,7 +8,8 @@ the segmentation's errors from the landmarks' and the measurements'. Landmarks a
 ("final"). Figures: lib/pipeline/evaluation.py.
 
 Writes ``REPORT_DIR/evaluation.json`` (summary, per-study and per-level records), ``REPORT_DIR/evaluation.md`` (tables
-beside the reference system's figures) and ``REPORT_DIR/worst_<n>_<study>_<level>.png`` overlays of the worst levels.
+beside the reference system's figures) and PNG overlays of the worst levels by landmark error:
+``worst_<n>_<study>_<level>.png`` (stage 1 as it runs) and ``worst_truth_masks_<n>_...png`` (from the truth masks).
 Stage 2 metrics (kappa, AUROC) are added by :func:`stage2_metrics`, the hook lib.grading fills.
 """
 from __future__ import annotations
@@ -72,15 +73,15 @@ def evaluate_study(study_id: str, data: Path, runner, model, tmp: Path):
     work = write_work_image(series, tmp / "images", tmp / "geometry", signature="")
     ingest_s = time.perf_counter() - start
     out = runner.run(work.image_path)
-    evaluations = []
+    evaluations, views = [], []
     for labels, stage1 in ((out.labels, out), (truth_labels, runner.run(work.image_path, label=truth_labels))):
         ev = StudyEvaluation(study_id, {n: dice(labels, truth_labels, v) for n, v in LABELS.items()},
                              missing=dict(stage1.document["missing_levels"]))
         ev.levels = evaluate_levels(stage1.document, truth, stage1.series.geometries, stage1.rule_landmarks,
                                     model_points(stage1, model))
         evaluations.append(ev)
+        views.append([_view(study_id, r, stage1, truth) for r in ev.levels])
     evaluations[0].seconds = {"ingest": ingest_s, **out.timings}
-    views = [_view(study_id, r, out, truth) for r in evaluations[0].levels]
     case = {"study_id": study_id, "series": series, "stage1": out.document, "truth": truth}
     return evaluations[0], evaluations[1], views, case
 
@@ -117,7 +118,7 @@ def main(argv=None) -> int:
     if not study_ids:
         print(f"no studies with truth under {args.data}", file=sys.stderr)
         return 2
-    studies, on_truth, views, cases, failed = [], [], [], [], {}
+    studies, on_truth, views, truth_views, cases, failed = [], [], [], [], [], {}
     with tempfile.TemporaryDirectory(prefix="evaluate_") as tmp:
         for i, study_id in enumerate(study_ids):
             try:
@@ -125,7 +126,8 @@ def main(argv=None) -> int:
             except Exception as e:  # noqa: BLE001 - report the study, evaluate the others
                 failed[study_id] = f"{type(e).__name__}: {e}"
                 continue
-            studies.append(ev), on_truth.append(ev_truth), views.extend(v), cases.append(case)
+            studies.append(ev), on_truth.append(ev_truth), views.extend(v[0]), truth_views.extend(v[1])
+            cases.append(case)
             print(f"[{i + 1}/{len(study_ids)}] {study_id}: dice {ev.dice}, {len(ev.levels)} levels, "
                   f"{sum(ev.seconds.values()):.1f} s", flush=True)
     summary = summarise(studies)
@@ -136,8 +138,9 @@ def main(argv=None) -> int:
               "studies": [vars(s) for s in studies]}
     write_json(args.out / "evaluation.json", report)
     (args.out / "evaluation.md").write_text(markdown(summary, summary_truth, stage2))
-    for n, view in enumerate(sorted(views, key=lambda v: -v.score_mm)[: args.worst]):
-        overlay_png(view, args.out / f"worst_{n}_{view.study_id}_{view.level}.png")
+    for prefix, level_views in (("worst", views), ("worst_truth_masks", truth_views)):
+        for n, view in enumerate(sorted(level_views, key=lambda v: -v.score_mm)[: args.worst]):
+            overlay_png(view, args.out / f"{prefix}_{n}_{view.study_id}_{view.level}.png")
     print((args.out / "evaluation.md").read_text())
     return 0 if studies else 2
 

@@ -37,4 +37,5 @@ def test_evaluate_writes_json_markdown_and_overlays(contiguous_phantom, tmp_path
     assert "stage2" in report
     markdown = (out / "evaluation.md").read_text()
     assert "| Dice dural sac (mean) |" in markdown and "0.93" in markdown and "facet box IoU" in markdown
-    assert len(list(out.glob("worst_*.png"))) == (2 if summary["levels_found"] >= 2 else summary["levels_found"])
+    assert len(list(out.glob("worst_truth_masks_*.png"))) == 2
+    assert len(list(out.glob("worst_[0-9]*.png"))) == min(2, summary["levels_found"])
