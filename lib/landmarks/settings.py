@@ -29,7 +29,7 @@ class LandmarksSettings:
     size_px: int = 64
     sigma_mm: float = 2.0
     use_rule_prior: bool = True
-    max_epochs: int = 30
+    max_epochs: int = 60
     batch_size: int = 16
     learning_rate: float = 3e-3
     val_fraction: float = 0.2

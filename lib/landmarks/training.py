@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 class LoopSettings:
     """The optimisation loop (the trainer fills it from LandmarksSettings)."""
 
-    max_epochs: int = 30
+    max_epochs: int = 60
     batch_size: int = 16
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4

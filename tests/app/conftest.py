@@ -1,9 +1,11 @@
 """The real MONAI Label app, driven through its REST API with FastAPI's TestClient, on phantom studies."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,8 +45,14 @@ def phantom_data(tmp_path_factory) -> Path:
     return out
 
 
-def make_client(studies: Path, model_dir: Path, conf: dict[str, str]):
-    """A TestClient over a freshly initialised app (MONAI Label caches app instances by folder)."""
+@contextlib.contextmanager
+def make_client(studies: Path | str, model_dir: Path, conf: dict[str, str]):
+    """A TestClient over a freshly initialised app (MONAI Label caches app instances by folder).
+
+    MONAI Label unloads every ``lib.*`` module to load an app's main.py; the tests' own ``lib`` modules are put back
+    afterwards so that classes and functions the tests imported stay the ones registered in ``sys.modules`` (process
+    pools pickle functions by name, ``pytest.raises`` compares classes).
+    """
     from fastapi.testclient import TestClient
     from monailabel.config import settings
     from monailabel.interfaces.utils.app import clear_cache
@@ -55,7 +63,11 @@ def make_client(studies: Path, model_dir: Path, conf: dict[str, str]):
     settings.MONAI_LABEL_APP_CONF = {**conf, "model_dir": str(model_dir)}
     from monailabel.app import app
 
-    return TestClient(app, raise_server_exceptions=False)
+    ours = {k: m for k, m in sys.modules.items() if k == "lib" or k.startswith("lib.")}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        sys.modules.update(ours)
+        yield client
+    sys.modules.update(ours)
 
 
 @pytest.fixture(scope="module")
