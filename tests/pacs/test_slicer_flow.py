@@ -75,7 +75,7 @@ def test_landmarks_come_back_as_slicer_markups(client, app_server, truth, pacs_p
     t = next(t for t in truth.values() if t["acquisition"] == "angled")
     truth_label = pacs_phantoms / "truth" / f"{t['study_id']}_labels.nii.gz"
     # the whole angled series (not a listed work item, but served to REST clients), with its truth mask as label
-    markups_path, params = client.infer("landmarks", t["series_uid"], {"result": "markups", "label": str(truth_label)})
+    markups_path, params = client.infer("landmarks", t["series_uid"], {"result_file": "markups", "label": str(truth_label)})
     assert markups_path.endswith(".json"), markups_path
     markups = json.loads(open(markups_path).read())
     assert markups["@schema"].startswith("https://raw.githubusercontent.com/slicer/slicer/")
