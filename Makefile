@@ -25,11 +25,11 @@ phantoms: venv
 
 # Train every model into model/ from separate training phantoms (generated if absent).
 models: venv
-	$(PY) scripts/train.py --data $(TRAIN_PHANTOMS) --model-dir model
+	$(PY) scripts/train.py --data $(TRAIN_PHANTOMS) --model-dir model --conf grading_max_minutes 4
 
 serve: venv phantoms
 	@test -f model/segmentation.pt || $(MAKE) models
-	$(VENV)/bin/monailabel start_server --app . --studies $(PHANTOMS)/dicom --host $(HOST) --port $(PORT) \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/monailabel start_server --app . --studies $(PHANTOMS)/dicom --host $(HOST) --port $(PORT) \
 		--conf models all
 
 # The same app on a local Orthanc (DICOMweb): installs Orthanc where missing (Debian packages), uploads the phantom
