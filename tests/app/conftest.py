@@ -63,10 +63,21 @@ def make_client(studies: Path | str, model_dir: Path, conf: dict[str, str]):
     settings.MONAI_LABEL_APP_CONF = {**conf, "model_dir": str(model_dir)}
     from monailabel.app import app
 
-    ours = {k: m for k, m in sys.modules.items() if k == "lib" or k.startswith("lib.")}
+    ours = _lib_modules()
     with TestClient(app, raise_server_exceptions=False) as client:
-        sys.modules.update(ours)
+        _restore_lib_modules(ours)
         yield client
+    _restore_lib_modules(ours)
+
+
+def _lib_modules() -> dict:
+    return {k: m for k, m in sys.modules.items() if k == "lib" or k.startswith("lib.")}
+
+
+def _restore_lib_modules(ours: dict) -> None:
+    """Put the tests' lib modules back and forget the ones only the app loaded (they import the app's copies)."""
+    for name in set(_lib_modules()) - set(ours):
+        del sys.modules[name]
     sys.modules.update(ours)
 
 
