@@ -23,12 +23,13 @@ venv: $(STAMP)
 phantoms: venv
 	@test -d $(PHANTOMS)/dicom || $(PY) scripts/make_phantoms.py --out $(PHANTOMS) --n 20 --seed 1 --preview
 
-# Train every model into model/ from separate training phantoms (generated if absent).
+# Train the models whose weights are missing from model/ (the V-Net ships GPU-trained; see README) from separate
+# training phantoms (generated if absent). Retrain one on purpose with scripts/train.py --models NAME.
 models: venv
-	$(PY) scripts/train.py --data $(TRAIN_PHANTOMS) --model-dir model --conf grading_max_minutes 4
+	$(PY) scripts/train.py --data $(TRAIN_PHANTOMS) --model-dir model --missing-only --conf grading_max_minutes 4
 
 serve: venv phantoms
-	@test -f model/segmentation.pt || $(MAKE) models
+	@$(MAKE) --no-print-directory models
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/monailabel start_server --app . --studies $(PHANTOMS)/dicom --host $(HOST) --port $(PORT) \
 		--conf models all
 
@@ -37,7 +38,7 @@ serve: venv phantoms
 ORTHANC_PORT := 8042
 .PHONY: serve-pacs
 serve-pacs: venv phantoms
-	@test -f model/segmentation.pt || $(MAKE) models
+	@$(MAKE) --no-print-directory models
 	scripts/orthanc/install.sh
 	$(PY) scripts/serve_pacs.py --studies $(PHANTOMS)/dicom --orthanc-port $(ORTHANC_PORT) --host $(HOST) --port $(PORT)
 

@@ -23,6 +23,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=24, help="phantom studies to generate when --data is empty")
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--models", default="all", help="comma-separated model names, or all")
+    p.add_argument("--missing-only", action="store_true",
+                   help="train only the models whose weights are not in --model-dir yet (make models)")
     p.add_argument("--conf", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="MONAI Label conf overrides, e.g. --conf segmentation_max_epochs 5")
     return p.parse_args(argv)
@@ -38,7 +40,7 @@ def main(argv=None) -> int:
     datastore = phantom_training_datastore(args.data)
     conf = {"models": args.models, **dict(args.conf)}
     start = time.time()
-    results = train_models(datastore, args.model_dir, conf)
+    results = train_models(datastore, args.model_dir, conf, skip_existing=args.missing_only)
     for name, stats in results.items():
         print(f"{name}: best {stats.get('best_metric')} ({stats.get('total_time')})")
     print(f"trained {len(results)} model(s) in {time.time() - start:.0f} s into {args.model_dir}")

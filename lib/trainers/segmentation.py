@@ -1,51 +1,22 @@
 """Train task of the stage 1 V-Net from the ``final`` labels in the datastore (what OHIF and Slicer save).
 
-Training samples are 2D crops of the stacked work images at a fixed in-plane spacing (mm), drawn mostly around
-the dural sac and disc; augmentations cover what differs between real studies: intensity scale and contrast,
-noise, bias field, pixel spacing (scaling), small in-plane rotations and flips. Flipping left/right is safe here
-because neither label has a side. Validation runs the whole slices the way inference does.
+The recipe (settings, transforms, loss, optimiser) lives in lib/training/segmentation_recipe.py, shared with the
+offline trainer for GPU nodes. Validation runs the whole slices the way inference does.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from monai.handlers import from_engine
 from monai.inferers import SliceInferer
-from monai.losses import DiceCELoss
-from monai.transforms import (
-    Activationsd,
-    AsDiscreted,
-    RandAdjustContrastd,
-    RandAffined,
-    RandBiasFieldd,
-    RandCropByPosNegLabeld,
-    RandFlipd,
-    RandGaussianNoised,
-    RandScaleIntensityd,
-    SelectItemsd,
-    SqueezeDimd,
-)
+from monai.transforms import Activationsd, AsDiscreted
 
 from monailabel.tasks.train.basic_train import BasicTrainTask, Context
 
 from lib.model_card import write_model_card
-from lib.transforms.slices import load_and_resample, pad_to_stride
+from lib.training import segmentation_recipe as recipe
+from lib.training.segmentation_recipe import SegmentationTrainSettings
 
-KEYS = ("image", "label")
-
-
-@dataclass(frozen=True)
-class SegmentationTrainSettings:
-    """Training settings (``--conf segmentation_<field> VALUE``); defaults fit 2 CPU cores in minutes."""
-
-    spacing_mm: float = 1.0
-    crop_px: int = 128
-    crops_per_image: int = 8
-    max_epochs: int = 30
-    learning_rate: float = 2e-3
-    val_split: float = 0.2
-    val_interval: int = 5
+__all__ = ["Segmentation", "SegmentationTrainSettings"]
 
 
 class Segmentation(BasicTrainTask):
@@ -70,32 +41,13 @@ class Segmentation(BasicTrainTask):
         return self._network
 
     def optimizer(self, context: Context):
-        return torch.optim.AdamW(context.network.parameters(), lr=self.settings.learning_rate, weight_decay=1e-5)
+        return recipe.optimizer(context.network, self.settings)
 
     def loss_function(self, context: Context):
-        return DiceCELoss(to_onehot_y=True, softmax=True, include_background=False, batch=True)
+        return recipe.loss_function()
 
     def train_pre_transforms(self, context: Context):
-        s = self.settings
-        return [
-            *load_and_resample(KEYS, s.spacing_mm, label_keys=("label",)),
-            RandCropByPosNegLabeld(
-                keys=KEYS, label_key="label", spatial_size=(s.crop_px, s.crop_px, 1), pos=3, neg=1,
-                num_samples=s.crops_per_image, allow_smaller=True,
-            ),
-            *pad_to_stride(KEYS),
-            SqueezeDimd(keys=KEYS, dim=-1),
-            RandAffined(
-                keys=KEYS, prob=0.7, rotate_range=0.2, scale_range=0.2, mode=("bilinear", "nearest"),
-                padding_mode="zeros",
-            ),
-            RandFlipd(keys=KEYS, prob=0.5, spatial_axis=0),
-            RandScaleIntensityd(keys="image", factors=0.2, prob=0.5),
-            RandAdjustContrastd(keys="image", gamma=(0.7, 1.5), prob=0.5),
-            RandBiasFieldd(keys="image", coeff_range=(0.0, 0.3), prob=0.3),
-            RandGaussianNoised(keys="image", std=0.03, prob=0.5),
-            SelectItemsd(keys=KEYS),
-        ]
+        return recipe.train_transforms(self.settings)
 
     def train_post_transforms(self, context: Context):
         return [
@@ -104,8 +56,7 @@ class Segmentation(BasicTrainTask):
         ]
 
     def val_pre_transforms(self, context: Context):
-        return [*load_and_resample(KEYS, self.settings.spacing_mm, label_keys=("label",)), *pad_to_stride(KEYS),
-                SelectItemsd(keys=KEYS)]
+        return recipe.val_transforms(self.settings)
 
     def val_inferer(self, context: Context):
         return SliceInferer(roi_size=(-1, -1), spatial_dim=2, sw_batch_size=8, progress=False)
