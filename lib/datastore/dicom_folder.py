@@ -25,6 +25,8 @@ from lib.datastore.work_images import IMAGE_SUFFIX, WorkImage, ingest_study, rea
 from lib.dicom import StudyError, geometries_from_json, scan_study_folders
 from lib.spine.geometry import SliceGeometry
 
+FINAL_TAG = "final"
+
 logger = logging.getLogger(__name__)
 
 WORK_DIR_NAME = ".spine"
@@ -114,6 +116,15 @@ class DicomFolderDatastore(LocalDatastore):
                 image.unlink()  # its study folder is gone; its labels stay
         super().refresh()
         self._store_summaries(work)
+
+    def save_label(self, image_id: str, label_filename: str, label_tag: str, label_info: dict) -> str:
+        """As LocalDatastore, but a final mask saved again keeps the landmarks and grades it was saved with."""
+        if label_tag == FINAL_TAG:
+            from lib.retraining.labels import carry_over_label_info
+
+            previous = self.get_label_info(image_id, label_tag)
+            label_info = carry_over_label_info(previous, label_info)
+        return super().save_label(image_id, label_filename, label_tag, label_info)
 
     def geometry_path(self, image_id: str) -> Path:
         return self.work_dir / "geometry" / f"{image_id}.json"

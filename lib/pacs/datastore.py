@@ -49,6 +49,7 @@ from lib.pacs.settings import PacsSettings
 from lib.pacs.work_items import WorkItem
 from lib.spine.geometry import SliceGeometry, stacked_affine_ras
 from lib.spine.levels import LABEL_NAMES
+from lib.retraining.labels import carry_over_label_info
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,8 @@ class PacsDatastore(LocalDatastore):
             from monailabel.datastore.utils.convert import binary_to_image
 
             converted = label_filename = binary_to_image(image_path, label_filename)
+        if label_tag == DefaultLabelTag.FINAL:
+            label_info = carry_over_label_info(self.get_label_info(image_id, label_tag) or None, label_info)
         try:
             label_id = super().save_label(image_id, label_filename, label_tag, label_info)
         finally:

@@ -54,6 +54,27 @@ def final_label_kinds(label_info: Mapping[str, Any]) -> set[LabelKind]:
     return kinds
 
 
+#: Label-info keys an annotator corrects apart from the mask; a mask saved again without them keeps the old ones.
+CARRIED_LABEL_KEYS = (*LANDMARK_LABEL_KEYS, GRADE_LABEL_KEY)
+
+
+def carry_over_label_info(previous: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The info to store with a re-saved final label: ``new``, plus the landmarks and grades of ``previous``
+    that ``new`` does not set.
+
+    OHIF and Slicer save a corrected mask with no landmarks or grades in its info; MONAI Label replaces the label
+    info on every save, so without this a mask correction would silently throw away corrected landmarks and grades.
+    What was carried is listed under ``carried_over`` so it can be seen.
+    """
+    merged = dict(new or {})
+    carried = [k for k in CARRIED_LABEL_KEYS if (previous or {}).get(k) and not merged.get(k)]
+    for key in carried:
+        merged[key] = previous[key]
+    if carried:
+        merged["carried_over"] = carried
+    return merged
+
+
 def _final_fingerprint(datastore, image_id: str, info: Mapping[str, Any]) -> str:
     uri = datastore.get_label_uri(image_id, FINAL)
     mtime = os.stat(uri).st_mtime_ns if uri and os.path.exists(uri) else 0

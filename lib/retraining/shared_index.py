@@ -25,6 +25,7 @@ from monailabel.datastore.local import DataModel, LocalDatastoreModel
 from monailabel.interfaces.exception import ImageNotFoundException, LabelNotFoundException
 
 from lib.datastore.dicom_folder import DicomFolderDatastore
+from lib.retraining.labels import FINAL, carry_over_label_info
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,8 @@ class SharedIndexMixin:
             label_path = self._datastore.label_path(label_tag)
             os.makedirs(label_path, exist_ok=True)
             shutil.copy(label_filename, os.path.join(label_path, name))
-            info = dict(label_info or {}, ts=int(time.time()), name=name)
+            previous = obj.labels[label_tag].info if label_tag == FINAL and label_tag in obj.labels else None
+            info = dict(carry_over_label_info(previous, label_info), ts=int(time.time()), name=name)
             obj.labels[label_tag] = DataModel(info=info, ext=label_ext)
         logger.info(f"Saved {label_tag} label of {image_id}: {info}")
         return image_id

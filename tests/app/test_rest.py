@@ -85,3 +85,26 @@ def test_train_segmentation_from_a_saved_final_label(app_env, phantom_data):
     assert weights.exists()
     card = json.loads((model_dir / "segmentation.card.json").read_text())
     assert card["model"] == "segmentation" and card["data"]["final_labels"] == 1
+
+
+def test_a_mask_saved_again_without_landmarks_keeps_the_corrected_landmarks_and_grades(app_env, phantom_data):
+    client, *_ = app_env
+    study = served_ids(client)[-1]
+    truth = json.loads((phantom_data / "truth" / f"{study}.json").read_text())
+    level = next(iter(truth["levels"]))
+    corrected = {"landmarks_lps_mm": {level: truth["levels"][level]["landmarks_lps_mm"]},
+                 "grades": {level: {"central_canal": "moderate"}}}
+
+    def put(info):
+        with open(phantom_data / "truth" / f"{study}_labels.nii.gz", "rb") as f:
+            r = client.put(f"/datastore/label?image={study}&tag=final",
+                           files={"label": (f"{study}.nii.gz", f, "application/octet-stream")},
+                           data={"params": json.dumps(info)})
+        assert r.status_code == 200, r.text
+
+    put({"source": "slicer", **corrected})
+    put({"source": "ohif"})  # OHIF saves only the mask
+    info = client.get(f"/datastore/label/info?label={study}&tag=final").json()
+    assert info["source"] == "ohif"
+    assert info["landmarks_lps_mm"] == corrected["landmarks_lps_mm"] and info["grades"] == corrected["grades"]
+    assert sorted(info["carried_over"]) == ["grades", "landmarks_lps_mm"]

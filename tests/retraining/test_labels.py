@@ -44,3 +44,14 @@ def test_a_label_saved_again_or_regraded_is_new():
     after = label_fingerprints(STORE, kinds_fed("grading"))
     assert new_since(after, before) == ["imported", "with_grades"]
     assert new_since(after, after) == []
+
+
+def test_carry_over_keeps_old_landmarks_and_grades_only_where_the_new_info_is_silent():
+    from lib.retraining.labels import carry_over_label_info
+
+    old = {"landmarks_lps_mm": {"L4-L5": {"facet_left": [1, 2, 3]}}, "grades": {}, "source": "slicer"}
+    assert carry_over_label_info(old, {"source": "ohif"}) == {
+        "source": "ohif", "landmarks_lps_mm": old["landmarks_lps_mm"], "carried_over": ["landmarks_lps_mm"]}
+    new = {"landmarks_lps_mm": {"L4-L5": {"facet_left": [9, 9, 9]}}, "grades": {"L4-L5": {"central_canal": "mild"}}}
+    assert carry_over_label_info(old, new) == new
+    assert carry_over_label_info(None, {"a": 1}) == {"a": 1}
