@@ -49,5 +49,7 @@ bench: venv
 	$(PY) scripts/bench_phantoms.py --n 30
 	$(PY) scripts/benchmark_stage1.py
 
+# Held-out phantoms (seed 2; training uses 1000, the shipped V-Net 5000/6000, the served datastore 1).
 evaluate: venv
+	@test -d datasets/eval_phantoms/dicom || $(PY) scripts/make_phantoms.py --out datasets/eval_phantoms --n 16 --seed 2
 	$(PY) scripts/evaluate.py --data datasets/eval_phantoms --out reports/evaluation

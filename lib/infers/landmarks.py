@@ -89,7 +89,7 @@ class Landmarks(BasicInferTask):
             out = runner.run(req.get("image"), label=req.get("label") or None)
         except Stage1Error as e:
             logger.warning(f"landmarks: {req.get('image')!r}: {e}")
-            return None, error_result(str(e))
+            return self._write_empty_label_map(req), error_result(str(e))
         shape = out.labels.shape
         landmark_map = landmark_label_map(out.document, out.series.geometries, shape, self.settings.label_radius_mm)
         result = result_json(out)
@@ -100,6 +100,22 @@ class Landmarks(BasicInferTask):
         if req.get("result_file") == "markups":
             return _write_markups(result["slicer_markups"]), result
         return self._write_label_map(req, landmark_map, out), result
+
+    @staticmethod
+    def _write_empty_label_map(req: dict) -> str | None:
+        """An all-background label on the work image's grid, so ``output=image`` answers "nothing found" (the JSON
+        says why) instead of failing; None when the image itself cannot be read."""
+        import nibabel as nib
+
+        try:
+            header = nib.load(str(req.get("image")))
+        except Exception:  # noqa: BLE001 - unreadable or missing image: the JSON result carries the reason
+            return None
+        data = {"image_path": str(req.get("image")), "pred": np.zeros(header.shape[:3], np.uint8),
+                "pred_meta_dict": {"affine": header.affine}, "result_extension": ".nii.gz",
+                "logging": req.get("logging", "INFO")}
+        file_name, _ = Writer(label="pred")(data)
+        return file_name
 
     @staticmethod
     def _write_label_map(req: dict, landmark_map: np.ndarray, out: Stage1Output) -> str:

@@ -124,3 +124,21 @@ def test_infer_task_answers_bad_input_with_an_error_result_not_an_exception(seri
 
     _, data = task({"image": str(path), "pipeline_mode": True})
     assert data["stage1"].labels.shape == labels.shape and data["landmark_map"].max() == 4
+
+
+def test_infer_task_answers_a_readable_image_it_cannot_use_with_an_empty_aligned_label(series, tmp_path):
+    import nibabel as nib
+
+    from lib.infers.landmarks import Landmarks
+    from lib.landmarks.model import LandmarkModelFile
+    from lib.landmarks.settings import LandmarksSettings
+
+    geometries, image, labels, _ = series
+    one = write_work_image(tmp_path, "one", geometries[:1], image[:, :, :1])
+    task = Landmarks(FakeSegmentation(labels[:, :, :1]), LandmarkModelFile(tmp_path / "landmarks.pt"),
+                     LandmarksSettings())
+    file, result = task({"image": str(one), "device": "cpu"})
+    assert "slice" in result["error"] and result["levels"] == {}
+    written, source = nib.load(file), nib.load(str(one))
+    assert written.shape[:3] == source.shape[:3] and np.allclose(written.affine, source.affine)
+    assert not np.asarray(written.dataobj).any()  # nothing found, and output=image still gets a file
