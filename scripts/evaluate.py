@@ -10,7 +10,8 @@ the segmentation's errors from the landmarks' and the measurements'. Landmarks a
 Writes ``REPORT_DIR/evaluation.json`` (summary, per-study and per-level records), ``REPORT_DIR/evaluation.md`` (tables
 beside the reference system's figures) and PNG overlays of the worst levels by landmark error:
 ``worst_<n>_<study>_<level>.png`` (stage 1 as it runs) and ``worst_truth_masks_<n>_...png`` (from the truth masks).
-Stage 2 metrics (kappa, AUROC) are added by :func:`stage2_metrics`, the hook lib.grading fills.
+Stage 2 (kappa, AUROC, confusion matrices, ROC curves) comes from lib.grading.evaluation.stage2_metrics, on the
+predicted stage 1 (what a user gets) and on stage 1 from the truth masks (the grading models alone).
 """
 from __future__ import annotations
 
@@ -41,15 +42,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def stage2_metrics(cases: list[dict], model_dir: Path) -> dict | None:
-    """HOOK for stage 2 (lib.grading): kappa / AUROC of the grades against the phantom truth.
-
-    ``cases``: one dict per study with ``study_id``, ``series`` (the AxialSeries), ``stage1`` (the stage 1 document)
-    and ``truth`` (the truth JSON). Return ``{"metrics": {...}, "markdown": "table"}`` or None (not available).
-    """
-    return None
-
-
 def model_points(out, model) -> dict:
     """The learned model's raw points per level of a Stage1Output (None when there is no model)."""
     from lib.pipeline.run_stage1 import level_slices
@@ -61,7 +53,8 @@ def model_points(out, model) -> dict:
 
 
 def evaluate_study(study_id: str, data: Path, runner, model, tmp: Path):
-    """(StudyEvaluation, StudyEvaluation on truth masks, level views for overlays, case for stage 2)."""
+    """(StudyEvaluation, StudyEvaluation on truth masks, level views for overlays, stage 2 cases: [predicted
+    stage 1, stage 1 from the truth masks])."""
     from lib.datastore.work_images import write_work_image
     from lib.dicom import load_axial_series, read_label_nifti
     from lib.pipeline.evaluation import LABELS, StudyEvaluation, dice, evaluate_levels
@@ -73,8 +66,9 @@ def evaluate_study(study_id: str, data: Path, runner, model, tmp: Path):
     work = write_work_image(series, tmp / "images", tmp / "geometry", signature="")
     ingest_s = time.perf_counter() - start
     out = runner.run(work.image_path)
-    evaluations, views = [], []
+    evaluations, views, documents = [], [], []
     for labels, stage1 in ((out.labels, out), (truth_labels, runner.run(work.image_path, label=truth_labels))):
+        documents.append(stage1.document)
         ev = StudyEvaluation(study_id, {n: dice(labels, truth_labels, v) for n, v in LABELS.items()},
                              missing=dict(stage1.document["missing_levels"]))
         ev.levels = evaluate_levels(stage1.document, truth, stage1.series.geometries, stage1.rule_landmarks,
@@ -82,8 +76,8 @@ def evaluate_study(study_id: str, data: Path, runner, model, tmp: Path):
         evaluations.append(ev)
         views.append([_view(study_id, r, stage1, truth) for r in ev.levels])
     evaluations[0].seconds = {"ingest": ingest_s, **out.timings}
-    case = {"study_id": study_id, "series": series, "stage1": out.document, "truth": truth}
-    return evaluations[0], evaluations[1], views, case
+    cases = [{"study_id": study_id, "series": series, "stage1": document, "truth": truth} for document in documents]
+    return evaluations[0], evaluations[1], views, cases
 
 
 def _view(study_id: str, record: dict, out, truth: dict):
@@ -102,6 +96,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
+    from lib.grading.evaluation import stage2_metrics
     from lib.landmarks.model import LandmarkModel
     from lib.pipeline.evaluation import summarise
     from lib.pipeline.evaluation_report import markdown, overlay_png, write_json
@@ -118,22 +113,28 @@ def main(argv=None) -> int:
     if not study_ids:
         print(f"no studies with truth under {args.data}", file=sys.stderr)
         return 2
-    studies, on_truth, views, truth_views, cases, failed = [], [], [], [], [], {}
+    studies, on_truth, views, truth_views, cases, truth_cases, failed = [], [], [], [], [], [], {}
     with tempfile.TemporaryDirectory(prefix="evaluate_") as tmp:
         for i, study_id in enumerate(study_ids):
             try:
-                ev, ev_truth, v, case = evaluate_study(study_id, args.data, runner, model, Path(tmp))
+                ev, ev_truth, v, (case, truth_case) = evaluate_study(study_id, args.data, runner, model, Path(tmp))
             except Exception as e:  # noqa: BLE001 - report the study, evaluate the others
                 failed[study_id] = f"{type(e).__name__}: {e}"
                 continue
             studies.append(ev), on_truth.append(ev_truth), views.extend(v[0]), truth_views.extend(v[1])
-            cases.append(case)
+            cases.append(case), truth_cases.append(truth_case)
             print(f"[{i + 1}/{len(study_ids)}] {study_id}: dice {ev.dice}, {len(ev.levels)} levels, "
                   f"{sum(ev.seconds.values()):.1f} s", flush=True)
     summary = summarise(studies)
     summary_truth = summarise(on_truth)
-    stage2 = stage2_metrics(cases, args.model_dir)
+    # Stage 2 on the predicted stage 1 (what a user gets) and on the truth masks (the grading models alone).
+    stage2 = stage2_metrics(cases, args.model_dir, args.out)
+    stage2_truth = stage2_metrics(truth_cases, args.model_dir, args.out / "on_truth_masks")
+    if stage2 and stage2_truth:
+        stage2["markdown"] += ("\n\nThe same grading models on stage 1 from the truth masks:\n\n"
+                               + stage2_truth["markdown"])
     report = {"summary": summary, "on_truth_masks": summary_truth, "stage2": (stage2 or {}).get("metrics"),
+              "stage2_on_truth_masks": (stage2_truth or {}).get("metrics"),
               "failed": failed, "landmark_model_used_by_results": runner.landmark_model()[1],
               "studies": [vars(s) for s in studies]}
     write_json(args.out / "evaluation.json", report)

@@ -51,7 +51,6 @@ def test_labels_queue_a_retraining_and_a_label_saved_meanwhile_waits_for_the_nex
     assert set(labels_state(model_dir)["finished"]["labels"]) == {s0, s1}
 
 
-@pytest.mark.skip(reason="times out (400 s) on 2 shared CPU cores waiting for background scoring and a second training; tracked in the issue 5 note")
 def test_a_label_saved_during_scoring_is_kept_and_the_next_round_uses_it(app):
     client, phantoms, model_dir = app
     s0, s1, s2, s3 = served_ids(client)
@@ -60,7 +59,9 @@ def test_a_label_saved_during_scoring_is_kept_and_the_next_round_uses_it(app):
              180, "the scoring subprocess to be scoring")
     corrected = put_label(client, phantoms, s0, {"source": "corrected during scoring"})["retraining"]["segmentation"]
     assert corrected == {"new_labels": 2, "needed": 2, "queued": True}  # s2 from the last test, s0 corrected
-    wait_for(lambda: background_done(client, "scoring") and background_done(client, "train"), 400,
+    # Two MONAI Label subprocesses (scoring, then training) each start torch and the app: ~70 s on an idle
+    # 2-core machine, several minutes when other jobs share it.
+    wait_for(lambda: background_done(client, "scoring") and background_done(client, "train"), 900,
              "scoring and the second training to finish")
 
     assert label_info(client, s0)["source"] == "corrected during scoring"
