@@ -47,6 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--study", type=Path, required=True, help="folder of one study's DICOM files")
     p.add_argument("--out", type=Path, required=True, help="result JSON to write")
     p.add_argument("--labels-out", type=Path, help="stage 1 label volume(s) as NIfTI (see above for angled series)")
+    p.add_argument("--report", type=Path, help="also write the HTML report (report.html + one PNG per level) here")
     p.add_argument("--model-dir", type=Path, default=Path("model"))
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--conf", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
@@ -140,9 +141,13 @@ def main(argv=None) -> int:
     result["timings_s"]["total"] = round(time.perf_counter() - start, 3)
     write_json(args.out, result)
     written = write_labels(out.labels, series, args.labels_out) if args.labels_out else []
+    if args.report:
+        from lib.outputs.report import write_report
+
+        written.append(write_report(args.report, result, series, out.labels))
     print(f"{args.study.name}: {len(result['levels'])} level(s), missing {list(result['missing_levels'])}; "
           f"landmarks by {result['landmark_source']}; grades {result['grading']} -> {args.out}"
-          + (f"; labels -> {', '.join(map(str, written))}" if written else ""))
+          + (f"; files -> {', '.join(map(str, written))}" if written else ""))
     return 0
 
 

@@ -85,8 +85,9 @@ def load_classifier(arch: str, num_classes: int, path: str | Path) -> torch.nn.M
 def predict_proba(model: torch.nn.Module, crops: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """Softmax probabilities (N, K) for crops (N, 3, S, S)."""
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for start in range(0, len(crops), batch_size):
         x = torch.from_numpy(np.ascontiguousarray(crops[start : start + batch_size], dtype=np.float32))
-        out.append(torch.softmax(model(x), dim=1).numpy())
+        out.append(torch.softmax(model(x.to(device)), dim=1).cpu().numpy())
     return np.concatenate(out).astype(float) if out else np.zeros((0, 0))

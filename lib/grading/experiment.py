@@ -35,9 +35,11 @@ def evaluate_on_samples(samples, models: GradingModels) -> tuple[dict, float]:
 
 def _ensure(data_dir: Path, n: int, seed: int) -> None:
     if not any((data_dir / "truth").glob("*.json")):
-        from lib.phantom import generate_dataset
+        import os
 
-        generate_dataset(data_dir, n, seed)
+        from lib.phantom import PhantomConfig, generate_dataset
+
+        generate_dataset(data_dir, n, seed, PhantomConfig(workers=os.cpu_count() or 1))
 
 
 def main(argv=None) -> int:

@@ -138,7 +138,8 @@ def train_classifier(
     y_train = np.array([e.label for e in train])
     x_val = np.stack([e.crop for e in val]) if val else None
     y_val = np.array([e.label for e in val])
-    model = create_classifier(settings.arch, k, settings.pretrained).to(memory_format=torch.channels_last)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # a GPU node trains here too
+    model = create_classifier(settings.arch, k, settings.pretrained).to(device, memory_format=torch.channels_last)
     steps_per_epoch = max(1, int(np.ceil(len(train) / settings.batch_size)))
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -157,8 +158,8 @@ def train_classifier(
             x = x_train[idx]
             if settings.augment:
                 x = apply_augmentation(x, draw_augmentation(len(idx), rng, settings))
-            logits = model(x.contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, torch.from_numpy(y_train[idx]))
+            logits = model(x.to(device).contiguous(memory_format=torch.channels_last))
+            loss = F.cross_entropy(logits, torch.from_numpy(y_train[idx]).to(device))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -181,7 +182,7 @@ def train_classifier(
             break
     if best_state is not None:
         model.load_state_dict(best_state)
-    model.eval()
+    model.cpu().eval()
     data = {"train_crops": len(train), "val_crops": len(val), "train_class_counts": _class_counts(y_train, k),
             "val_class_counts": _class_counts(y_val, k) if len(y_val) else [],
             "train_studies": len({e.study_id for e in train}), "val_studies": len({e.study_id for e in val})}

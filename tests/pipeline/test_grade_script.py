@@ -60,8 +60,12 @@ def test_grade_contiguous_writes_one_label_file_with_the_true_affine(contiguous_
     (study_id,) = study_ids(contiguous_phantom)
     study = contiguous_phantom / "dicom" / study_id
     run = grade("--study", str(study), "--out", str(tmp_path / "r.json"), "--labels-out", str(tmp_path / "L.nii.gz"),
-                "--model-dir", str(tmp_path / "no_models"))
+                "--model-dir", str(tmp_path / "no_models"), "--report", str(tmp_path / "report"))
     assert run.returncode == 0, run.stderr[-3000:]
+    html = (tmp_path / "report" / "report.html").read_text()
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert all(level in html for level in [*result["levels"], *result["missing_levels"]])
+    assert all((tmp_path / "report" / f"{level}.png").exists() for level in result["levels"])
     series = load_axial_series(study)
     img = nib.load(str(tmp_path / "L.nii.gz"))
     assert img.shape[2] == len(series.slices) and np.allclose(img.affine, series.stacked_volume()[1], atol=1e-3)
