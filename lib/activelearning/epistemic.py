@@ -1,10 +1,12 @@
 """Epistemic uncertainty of the segmentation V-Net by Monte Carlo dropout, as a MONAI Label scoring method.
 
 For a study: its work image pre-processed as for inference (lib/transforms/slices.py), up to ``max_slices`` slices
-evenly spaced through the series, ``samples`` forward passes with dropout active (everything else in eval mode), then
-the mutual information between the prediction and the weights (BALD: entropy of the mean softmax minus the mean
-entropy), averaged over the pixels any pass labels as dural sac or disc (the whole slices when none does). High
-values: the model's answer there depends on which weights dropout keeps, so a label of that study teaches it most.
+evenly spaced through the series, ``samples`` forward passes with dropout active (everything else in eval mode) on
+the crop that the coarse pass of inference (lib/transforms/coarse_to_fine.py, run with dropout off) finds, then the
+mutual information between the prediction and the weights (BALD: entropy of the mean softmax minus the mean
+entropy), averaged over the pixels any pass labels as dural sac or disc (the whole slices when none does; outside the
+crop every pass says background with certainty). High values: the model's answer there depends on which weights
+dropout keeps, so a label of that study teaches it most.
 
 MONAI's VNet builds its dropout layers as ``Dropout3d`` whatever ``dropout_dim`` says; on 2D batches ``[N, C, H, W]``
 that would drop whole slices, so they are replaced by ``Dropout2d`` (whole feature maps) here. Scores carry the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,6 +25,7 @@ import torch
 
 from lib.activelearning.scoring import BatchedScoring
 from lib.model_card import model_version
+from lib.transforms.coarse_to_fine import CoarseToFineInferer, CoarseToFineSettings
 
 logger = logging.getLogger(__name__)
 
@@ -66,24 +70,39 @@ def mc_dropout_network(network_factory, weights_path: str | Path, dropout: float
     return network
 
 
-def study_slices(image_uri: str, spacing_mm: float, max_slices: int) -> torch.Tensor:
-    """Up to ``max_slices`` evenly spaced slices of a work image, pre-processed as for inference: ``[n, 1, H, W]``."""
+def study_volume(image_uri: str, spacing_mm: float) -> torch.Tensor:
+    """A work image pre-processed as for inference, as a batch of one: ``[1, 1, H, W, D]``."""
     from monai.transforms import Compose
 
     from lib.transforms.slices import load_and_resample, pad_to_stride
 
     image = Compose([*load_and_resample(("image",), spacing_mm), *pad_to_stride(("image",))])({"image": image_uri})
-    volume = torch.as_tensor(image["image"]).float()  # [1, H, W, D]
-    depth = volume.shape[-1]
-    index = torch.as_tensor(np.unique(np.linspace(0, depth - 1, min(depth, max_slices)).round().astype(int)))
-    return volume[0].index_select(-1, index).permute(2, 0, 1)[:, None]
+    return torch.as_tensor(image["image"]).float()[None]
+
+
+def evenly_spaced(depth: int, max_slices: int) -> torch.Tensor:
+    """Up to ``max_slices`` slice indices evenly spaced over ``depth`` slices, first and last included."""
+    return torch.as_tensor(np.unique(np.linspace(0, depth - 1, min(depth, max_slices)).round().astype(int)))
+
+
+@contextmanager
+def dropout_off(network: torch.nn.Module):
+    """The network without Monte Carlo dropout inside the block (the served, deterministic network)."""
+    active = [m for m in network.modules() if isinstance(m, torch.nn.Dropout2d) and m.training]
+    for m in active:
+        m.eval()
+    try:
+        yield network
+    finally:
+        for m in active:
+            m.train()
 
 
 class EpistemicScoring(BatchedScoring):
     """``POST /scoring/epistemic``: Monte Carlo dropout scores of the served segmentation model (see module doc)."""
 
     def __init__(self, weights_path: str | Path, network_factory, spacing_mm: float, *, samples: int,
-                 dropout: float, max_slices: int, batch: int):
+                 dropout: float, max_slices: int, batch: int, coarse_to_fine: CoarseToFineSettings | None = None):
         super().__init__(METHOD, "Epistemic uncertainty (Monte Carlo dropout) of the segmentation V-Net", batch)
         self.weights_path = Path(weights_path)
         self.network_factory = network_factory
@@ -91,6 +110,7 @@ class EpistemicScoring(BatchedScoring):
         self.samples = samples
         self.dropout = dropout
         self.max_slices = max_slices
+        self.coarse_to_fine = coarse_to_fine or CoarseToFineSettings()
         self._cached: tuple[str, torch.nn.Module] | None = None
 
     def current_version(self) -> str | None:
@@ -106,11 +126,21 @@ class EpistemicScoring(BatchedScoring):
         if version is None:
             return None
         network = self._network(version)
-        x = study_slices(datastore.get_image_uri(image_id), self.spacing_mm, self.max_slices)
+        volume = study_volume(datastore.get_image_uri(image_id), self.spacing_mm)
+        x = volume[..., evenly_spaced(volume.shape[-1], self.max_slices)]
+        inferer = CoarseToFineInferer(self.spacing_mm, self.coarse_to_fine, sw_batch_size=SLICES_PER_PASS)
         seed = int(hashlib.sha1(image_id.encode()).hexdigest()[:8], 16)
         with torch.no_grad(), torch.random.fork_rng():
             torch.manual_seed(seed)
-            probs = torch.cat([torch.stack([torch.softmax(network(chunk), dim=1) for _ in range(self.samples)])
-                               for chunk in x.split(SLICES_PER_PASS)], dim=1).numpy()
+            with dropout_off(network):
+                box = inferer.find_box(volume, network) if self.coarse_to_fine.enabled else None
+
+            def softmax(t: torch.Tensor) -> torch.Tensor:
+                return torch.softmax(network(t), dim=1)
+
+            # [T, C, H, W, n] -> [T, n, C, H, W]; outside the box every pass says background with probability 1
+            probs = torch.stack([inferer.run(x, softmax, box, background_value=1.0)[0] for _ in range(self.samples)])
+            probs = probs.permute(0, 4, 1, 2, 3).numpy()
         value, details = epistemic_summary(probs)
-        return value, {"method": "mc_dropout", "dropout": self.dropout, **details}
+        return value, {"method": "mc_dropout", "dropout": self.dropout, "crop_fraction": box.fraction if box else 1.0,
+                       **details}

@@ -20,6 +20,7 @@ from lib.activelearning.grading_uncertainty import METHOD as GRADING_UNCERTAINTY
 from lib.activelearning.grading_uncertainty import GradingUncertaintyScoring
 from lib.activelearning.settings import ActiveLearningSettings
 from lib.activelearning.strategies import HoldAware, ScoredStrategy, WeightedRandom
+from lib.transforms.coarse_to_fine import CoarseToFineSettings
 
 
 def app_strategies(settings: ActiveLearningSettings) -> dict[str, Strategy]:
@@ -43,10 +44,11 @@ def epistemic_strategy(settings: ActiveLearningSettings) -> dict[str, Strategy]:
                                       "Highest epistemic uncertainty (Monte Carlo dropout) of the segmentation first")}
 
 
-def epistemic_scoring(weights_path: str | Path, spacing_mm: float,
-                      settings: ActiveLearningSettings) -> dict[str, ScoringMethod]:
+def epistemic_scoring(weights_path: str | Path, spacing_mm: float, settings: ActiveLearningSettings,
+                      coarse_to_fine: CoarseToFineSettings | None = None) -> dict[str, ScoringMethod]:
     from lib.networks import segmentation_vnet
 
     return {EPISTEMIC: EpistemicScoring(weights_path, segmentation_vnet, spacing_mm,
                                         samples=settings.epistemic_samples, dropout=settings.epistemic_dropout,
-                                        max_slices=settings.epistemic_max_slices, batch=settings.score_batch)}
+                                        max_slices=settings.epistemic_max_slices, batch=settings.score_batch,
+                                        coarse_to_fine=coarse_to_fine)}

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from monai.inferers import Inferer, SliceInferer
+from monai.inferers import Inferer
 from monai.transforms import Activationsd, AsDiscreted, EnsureTyped, SqueezeDimd
 
 from monailabel.interfaces.tasks.infer_v2 import InferType
 from monailabel.tasks.infer.basic_infer import BasicInferTask
 from monailabel.transform.writer import Writer
 
+from lib.transforms.coarse_to_fine import CoarseToFineInferer, CoarseToFineSettings
 from lib.transforms.slices import RestoreSeriesAffined, load_and_resample, pad_to_stride
 
 
@@ -18,9 +19,12 @@ class Segmentation(BasicInferTask):
 
     The network works at ``spacing_mm`` in-plane; probabilities are resampled back to the series' own pixel grid
     (inverting the padding and spacing) before the arg-max, so boundaries are not blocky.
+    The network runs coarse to fine (lib/transforms/coarse_to_fine.py): a cheap coarse pass finds the spine's box and
+    the 1 mm pass runs on that crop only (``coarse_to_fine.enabled`` false: whole slices).
     """
 
-    def __init__(self, path, network, labels: dict[str, int], spacing_mm: float, sw_batch_size: int = 8, **kwargs):
+    def __init__(self, path, network, labels: dict[str, int], spacing_mm: float, sw_batch_size: int = 8,
+                 coarse_to_fine: CoarseToFineSettings | None = None, **kwargs):
         super().__init__(
             path=path,
             network=network,
@@ -33,13 +37,14 @@ class Segmentation(BasicInferTask):
         )
         self.spacing_mm = spacing_mm
         self.sw_batch_size = sw_batch_size
+        self.coarse_to_fine = coarse_to_fine or CoarseToFineSettings()
 
     def pre_transforms(self, data=None) -> Sequence[Callable]:
         return [*load_and_resample(("image",), self.spacing_mm), *pad_to_stride(("image",))]
 
     def inferer(self, data=None) -> Inferer:
-        # roi (-1, -1): each whole (padded) slice in one pass; the network is fully convolutional.
-        return SliceInferer(roi_size=(-1, -1), spatial_dim=2, sw_batch_size=self.sw_batch_size, progress=False)
+        # the output has the whole (padded) slices' shape: outside the coarse pass's box it says background
+        return CoarseToFineInferer(self.spacing_mm, self.coarse_to_fine, self.sw_batch_size)
 
     def inverse_transforms(self, data=None):
         return []  # undo padding and spacing on the logits

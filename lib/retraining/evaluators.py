@@ -1,8 +1,9 @@
 """How the gate measures a model: each evaluator returns ``{metric: value}`` (higher is better) for a weights folder.
 
 - ``SegmentationDice`` runs a segmentation network on the fixed validation studies (their ``final`` masks as truth)
-  at the model's working spacing and returns mean Dice over the labels and per label. The served and the candidate
-  model are both measured now, on the same studies, so the comparison is fair however the split has grown.
+  at the model's working spacing, coarse to fine as it is served (lib/transforms/coarse_to_fine.py), and returns mean
+  Dice over the labels and per label. The served and the candidate model are both measured now, on the same
+  studies, so the comparison is fair however the split has grown.
 - ``CardMetric`` reads the validation metric the trainer wrote in each model card (``lib/model_card.py``): for any
   trainer that writes weights and a card (the grading classifiers, the canal tree). Those trainers keep their own
   validation split (a stable hash of the study id), so they need no studies held out by the gate.
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from lib.model_card import read_model_card
+from lib.transforms.coarse_to_fine import CoarseToFineInferer, CoarseToFineSettings
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +71,14 @@ class SegmentationDice:
     description = "Dice on the fixed validation split (final masks), served and candidate measured alike"
 
     def __init__(self, network_factory: Callable[[], torch.nn.Module], weights_name: str,
-                 labels: Mapping[str, int], spacing_mm: float, sw_batch_size: int = 8):
+                 labels: Mapping[str, int], spacing_mm: float, sw_batch_size: int = 8,
+                 coarse_to_fine: CoarseToFineSettings | None = None):
         self.network_factory = network_factory
         self.weights_name = weights_name
         self.labels = dict(labels)
         self.spacing_mm = spacing_mm
         self.sw_batch_size = sw_batch_size
+        self.coarse_to_fine = coarse_to_fine  # None: the defaults (inference runs coarse to fine, so is measured so)
 
     def _network(self, path: Path) -> torch.nn.Module:
         network = self.network_factory()
@@ -101,7 +105,6 @@ class SegmentationDice:
         return {"dice": float(np.nanmean(list(per_label.values()))), **{f"dice_{k}": v for k, v in per_label.items()}}
 
     def _dice(self, network: torch.nn.Module, pair: dict) -> dict[str, float]:
-        from monai.inferers import SliceInferer
         from monai.transforms import Compose, SelectItemsd
 
         from lib.transforms.slices import load_and_resample, pad_to_stride
@@ -109,7 +112,7 @@ class SegmentationDice:
         keys = ("image", "label")
         data = Compose([*load_and_resample(keys, self.spacing_mm, label_keys=("label",)), *pad_to_stride(keys),
                         SelectItemsd(keys=keys)])(pair)
-        inferer = SliceInferer(roi_size=(-1, -1), spatial_dim=2, sw_batch_size=self.sw_batch_size, progress=False)
+        inferer = CoarseToFineInferer(self.spacing_mm, self.coarse_to_fine, self.sw_batch_size)
         with torch.no_grad():
             pred = inferer(torch.as_tensor(data["image"])[None].float(), network).argmax(1)[0].numpy()
         truth = np.asarray(data["label"])[0]

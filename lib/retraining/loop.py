@@ -25,11 +25,13 @@ logger = logging.getLogger(__name__)
 
 
 def evaluator_for(name: str, config: Any) -> Evaluator:
-    """Dice on the fixed validation split for the segmentation V-Net; the model card's metric for the others."""
+    """Dice on the fixed validation split for the segmentation V-Net (run coarse to fine, as served); the model
+    card's metric for the others."""
     if name == "segmentation":
         from lib.networks import segmentation_vnet
 
-        return SegmentationDice(segmentation_vnet, Path(config.path[0]).name, config.labels, config.settings.spacing_mm)
+        return SegmentationDice(segmentation_vnet, Path(config.path[0]).name, config.labels, config.settings.spacing_mm,
+                                coarse_to_fine=getattr(config, "coarse_to_fine", None))
     return CardMetric()
 
 

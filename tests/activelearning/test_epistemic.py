@@ -28,3 +28,32 @@ def test_mc_dropout_network_keeps_batch_norm_fixed_and_drops_feature_maps(tmp_pa
     with torch.no_grad():
         a, b = net(x), net(x)
     assert not torch.allclose(a, b)
+
+
+def test_scoring_on_the_coarse_pass_crop_gives_the_whole_slice_score(tmp_path):
+    import nibabel as nib
+
+    from lib.activelearning.epistemic import EpistemicScoring
+    from lib.transforms.coarse_to_fine import CoarseToFineSettings
+    from tests.transforms.bright_square import BrightSquareNet
+
+    image = np.zeros((160, 150, 8), np.float32)
+    image[60:85, 70:95, :] = 900.0
+    path = tmp_path / "image.nii.gz"
+    nib.save(nib.Nifti1Image(image, np.diag([0.8, 0.8, 4.0, 1.0])), path)
+    weights = tmp_path / "w.pt"
+    torch.save(BrightSquareNet().state_dict(), weights)
+
+    class Datastore:
+        def get_image_uri(self, image_id):
+            return str(path)
+
+    def score(**settings):
+        return EpistemicScoring(weights, BrightSquareNet, 1.0, samples=4, dropout=0.3, max_slices=4, batch=1,
+                                coarse_to_fine=CoarseToFineSettings(margin_mm=8.0, **settings)).score("s", {}, Datastore())
+
+    (value, details), (whole_value, whole_details) = score(), score(enabled=False)
+    assert 0.0 < details["crop_fraction"] < 0.5 and whole_details["crop_fraction"] == 1.0
+    # the dropout masks do not depend on the slice size and outside the crop nothing is uncertain: same score
+    assert value > 0.0 and np.isclose(value, whole_value)
+    assert details["roi_fraction"] == whole_details["roi_fraction"] and details["slices"] == 4
