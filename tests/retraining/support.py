@@ -63,8 +63,28 @@ def loop_app(phantoms: Path, work: Path, conf: dict, monkeypatch) -> Iterator[tu
     monkeypatch.setenv("MONAI_LABEL_APP_CONF", json.dumps(app_conf))
     monkeypatch.setenv("MONAI_LABEL_SERVER_PORT", str(free_port()))
     monkeypatch.setenv("MONAI_LABEL_TRACKING_ENABLED", "false")
+    forget_finished_background_tasks()
     with make_client(studies, model_dir, conf) as client:
         yield client, studies, model_dir
+
+
+def forget_finished_background_tasks() -> None:
+    """Start an app the way a fresh server process starts: with no background task records.
+
+    MONAI Label keeps its train/scoring task records in module globals (monailabel.utils.async_tasks.utils), so in
+    one pytest process an app sees the records of every earlier test's app. ``background_done`` reads all of them,
+    and one record left SUBMITTED or RUNNING by an app that is gone made it wait forever in full-suite runs.
+    Records are dropped only for methods with no live subprocess.
+    """
+    from monailabel.utils.async_tasks import utils as async_tasks
+
+    for method, running in list(async_tasks.background_processes.items()):
+        for task_id, process in list(running.items()):
+            if process.poll() is not None:
+                running.pop(task_id, None)
+    for method in list(async_tasks.background_tasks):
+        if not async_tasks.background_processes.get(method):
+            async_tasks.background_tasks[method] = []
 
 
 def put_label(client, phantoms: Path, study: str, info: dict | None = None) -> dict:
