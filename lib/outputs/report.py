@@ -30,7 +30,17 @@ def _pyplot():
     return plt
 
 
+#: What a level without grades says (stage 1 only: the stage 2 models are not trained where it ran).
+NOT_GRADED = "not graded (stage 2 models not trained)"
+
+
+def _graded(entry: dict) -> bool:
+    return "central_canal" in entry
+
+
 def _summary(entry: dict) -> str:
+    if not _graded(entry):
+        return NOT_GRADED
     c = entry["central_canal"]
 
     def side(region: str, finding: str) -> str:
@@ -74,15 +84,15 @@ def level_figure(path: Path, level: str, entry: dict, pixels: np.ndarray, geomet
                 ha="left" if x < 0.5 else "right")
     ax.set_axis_off()
     ax.set_title(f"{level}: {_summary(entry)}", fontsize=8)
-    ax.text(0.0, -0.01, "tree: " + entry["central_canal"]["tree_rule"], transform=ax.transAxes, fontsize=7,
-            va="top", wrap=True)
+    if _graded(entry):
+        ax.text(0.0, -0.01, "tree: " + entry["central_canal"]["tree_rule"], transform=ax.transAxes, fontsize=7,
+                va="top", wrap=True)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def _level_html(level: str, entry: dict, image_name: str | None) -> str:
-    e = html.escape
+def _grade_rows(entry: dict) -> list[tuple[str, str]]:
     c = entry["central_canal"]
     probs = ", ".join(f"{g} {p:.2f}" for g, p in c["probabilities"].items())
     rows = [("Central canal (BiT)", f"{c['grade']} ({probs})"), ("Central canal (decision tree)", c["tree_grade"]),
@@ -92,6 +102,12 @@ def _level_html(level: str, entry: dict, image_name: str | None) -> str:
         r = entry[region]
         call = finding if r[finding] else "normal"
         rows.append((region.replace("_", " ").capitalize(), f"{call} (p = {r['probability']:.2f})"))
+    return rows
+
+
+def _level_html(level: str, entry: dict, image_name: str | None) -> str:
+    e = html.escape
+    rows = [("Grades", NOT_GRADED)] if not _graded(entry) else _grade_rows(entry)
     rows += [(k, f"{v:.3f}" if isinstance(v, float) else str(v)) for k, v in entry["measurements"].items()]
     table = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
     img = f'<img src="{e(image_name)}" alt="{e(level)} mid-disc slice">' if image_name else ""

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 FINAL = "final"
 GRADE_LABELS_IMAGE_KEY = "grade_labels"
-LANDMARK_LABEL_KEYS = ("landmarks_lps_mm", "landmarks")
+LANDMARK_LABEL_KEYS = ("landmarks_lps_mm", "landmarks", "slicer_markups")  # what lib/trainers/landmarks reads
 GRADE_LABEL_KEY = "grades"
 
 
@@ -54,20 +54,23 @@ def final_label_kinds(label_info: Mapping[str, Any]) -> set[LabelKind]:
     return kinds
 
 
-#: Label-info keys an annotator corrects apart from the mask; a mask saved again without them keeps the old ones.
-CARRIED_LABEL_KEYS = (*LANDMARK_LABEL_KEYS, GRADE_LABEL_KEY)
+#: Groups of label-info keys an annotator corrects apart from the mask (landmarks in any of their forms; grades).
+CARRIED_LABEL_GROUPS = (LANDMARK_LABEL_KEYS, (GRADE_LABEL_KEY,))
 
 
 def carry_over_label_info(previous: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[str, Any]:
     """The info to store with a re-saved final label: ``new``, plus the landmarks and grades of ``previous``
-    that ``new`` does not set.
+    for each group (landmarks, grades) that ``new`` says nothing about.
 
     OHIF and Slicer save a corrected mask with no landmarks or grades in its info; MONAI Label replaces the label
     info on every save, so without this a mask correction would silently throw away corrected landmarks and grades.
+    A new info with landmarks in any form (e.g. only a Slicer markups document) replaces all the old landmarks.
     What was carried is listed under ``carried_over`` so it can be seen.
     """
     merged = dict(new or {})
-    carried = [k for k in CARRIED_LABEL_KEYS if (previous or {}).get(k) and not merged.get(k)]
+    previous = previous or {}
+    carried = [key for group in CARRIED_LABEL_GROUPS if not any(merged.get(k) for k in group)
+               for key in group if previous.get(key)]
     for key in carried:
         merged[key] = previous[key]
     if carried:

@@ -23,3 +23,13 @@ def test_report_has_a_png_per_level_with_grades_rule_and_missing_levels(tmp_path
     for entry in grades["levels"].values():
         assert html.escape(entry["central_canal"]["tree_rule"]) in page
     assert "L1-L2: disc not found" in page
+
+
+def test_a_stage_1_result_without_grades_gets_a_report_that_says_so(tmp_path):
+    series = make_series(spacing=1.0)
+    result = stage1_result(series, missing={"L1-L2": "disc not found"})  # no stage 2 models where it ran
+    path = write_report(tmp_path, result, series)
+    page = path.read_text()
+    assert sorted(re.findall(r'<img src="([^"]+)"', page)) == sorted(f"{lv}.png" for lv in result["levels"])
+    assert page.count("not graded (stage 2 models not trained)") == len(result["levels"])
+    assert "L1-L2: disc not found" in page

@@ -55,3 +55,11 @@ def test_carry_over_keeps_old_landmarks_and_grades_only_where_the_new_info_is_si
     new = {"landmarks_lps_mm": {"L4-L5": {"facet_left": [9, 9, 9]}}, "grades": {"L4-L5": {"central_canal": "mild"}}}
     assert carry_over_label_info(old, new) == new
     assert carry_over_label_info(None, {"a": 1}) == {"a": 1}
+
+
+def test_landmarks_in_any_form_replace_all_old_landmarks():
+    from lib.retraining.labels import carry_over_label_info
+
+    old = {"landmarks_lps_mm": {"L4-L5": {"facet_left": [1, 2, 3]}}, "grades": {"L4-L5": {"central_canal": "mild"}}}
+    merged = carry_over_label_info(old, {"slicer_markups": {"markups": []}})
+    assert "landmarks_lps_mm" not in merged and merged["grades"] == old["grades"] and merged["carried_over"] == ["grades"]
