@@ -23,9 +23,8 @@ from monailabel.datastore.local import LocalDatastore
 
 from lib.datastore.work_images import IMAGE_SUFFIX, WorkImage, ingest_study, read_sidecar
 from lib.dicom import StudyError, geometries_from_json, scan_study_folders
+from lib.retraining.labels import FINAL, carry_over_label_info
 from lib.spine.geometry import SliceGeometry
-
-FINAL_TAG = "final"
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +118,7 @@ class DicomFolderDatastore(LocalDatastore):
 
     def save_label(self, image_id: str, label_filename: str, label_tag: str, label_info: dict) -> str:
         """As LocalDatastore, but a final mask saved again keeps the landmarks and grades it was saved with."""
-        if label_tag == FINAL_TAG:
-            from lib.retraining.labels import carry_over_label_info
-
+        if label_tag == FINAL:
             previous = self.get_label_info(image_id, label_tag)
             label_info = carry_over_label_info(previous, label_info)
         return super().save_label(image_id, label_filename, label_tag, label_info)

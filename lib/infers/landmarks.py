@@ -111,16 +111,17 @@ class Landmarks(BasicInferTask):
             header = nib.load(str(req.get("image")))
         except Exception:  # noqa: BLE001 - unreadable or missing image: the JSON result carries the reason
             return None
-        data = {"image_path": str(req.get("image")), "pred": np.zeros(header.shape[:3], np.uint8),
-                "pred_meta_dict": {"affine": header.affine}, "result_extension": ".nii.gz",
-                "logging": req.get("logging", "INFO")}
-        file_name, _ = Writer(label="pred")(data)
-        return file_name
+        return Landmarks._write(req, np.zeros(header.shape[:3], np.uint8), header.affine)
 
     @staticmethod
     def _write_label_map(req: dict, landmark_map: np.ndarray, out: Stage1Output) -> str:
-        data = {"image_path": str(req.get("image")), "pred": landmark_map,
-                "pred_meta_dict": {"affine": out.affine}, "logging": req.get("logging", "INFO")}
+        return Landmarks._write(req, landmark_map, out.affine)
+
+    @staticmethod
+    def _write(req: dict, label_map: np.ndarray, affine: np.ndarray) -> str:
+        """MONAI Label's writer for a label map on the work image's grid (the request's result format, else NIfTI)."""
+        data = {"image_path": str(req.get("image")), "pred": label_map,
+                "pred_meta_dict": {"affine": affine}, "logging": req.get("logging", "INFO")}
         data.update({k: req[k] for k in ("result_extension", "result_dtype", "result_compress") if req.get(k)})
         data.setdefault("result_extension", ".nii.gz")
         file_name, _ = Writer(label="pred")(data)

@@ -146,6 +146,16 @@ def train_segmentation_offline(datalist: list[dict], model_path: Path, settings:
 
     start, step, best, history = time.time(), 0, {"mean_dice": -1.0}, []
     budget_s = run.max_minutes * 60.0
+
+    def validate_and_keep_best(**record) -> dict[str, float]:
+        """Validate, log to the history, and write the weights when they are the best so far (rank 0 only)."""
+        nonlocal best
+        scores = validate(network, val_loader, device)
+        history.append({"step": step, "minutes": round((time.time() - start) / 60, 2), **record, **scores})
+        if scores["mean_dice"] > best["mean_dice"]:
+            best = {"step": step, **scores}
+            _save(network, model_path, run.save_half)
+        return scores
     while time.time() - start < budget_s:
         for batch in train_loader:
             elapsed = time.time() - start
@@ -161,18 +171,10 @@ def train_segmentation_offline(datalist: list[dict], model_path: Path, settings:
             optimizer.step()
             step += 1
             if rank == 0 and step % run.val_every_steps == 0:
-                scores = validate(network, val_loader, device)
-                history.append({"step": step, "minutes": round(elapsed / 60, 2), "loss": float(loss), **scores})
+                scores = validate_and_keep_best(loss=float(loss))
                 logger.info(f"step {step} ({elapsed:.0f} s) loss {float(loss):.4f} val {scores}")
-                if scores["mean_dice"] > best["mean_dice"]:
-                    best = {"step": step, **scores}
-                    _save(network, model_path, run.save_half)
     if rank == 0:
-        scores = validate(network, val_loader, device)
-        history.append({"step": step, "minutes": round((time.time() - start) / 60, 2), **scores})
-        if scores["mean_dice"] > best["mean_dice"]:
-            best = {"step": step, **scores}
-            _save(network, model_path, run.save_half)
+        validate_and_keep_best()
         write_model_card(
             model_path, model="segmentation",
             data={"train_studies": len(train_list) * world, "val_studies": len(val_list),
