@@ -83,6 +83,8 @@ class SpineApp(MONAILabelApp):
         if "landmarks" in self.models:
             self.models["landmarks"].segmentation_task = segmentation
             landmark_file = self.models["landmarks"].model_file
+        if "canal_tree" in self.models:
+            self.models["canal_tree"].segmentation_task = segmentation  # the tree learns from stage 1 as served
         if "grading" not in self.models or segmentation is None:
             return None
         hook = GradingHook(self.models["grading"].stage(), landmark_file, segmentation, self.datastore)

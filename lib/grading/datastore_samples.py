@@ -3,16 +3,19 @@
 For each study with grade labels (``DatastoreGradeLabelStore``):
 - series: the work image (``volume[col, row, k]``, canonical order) and its geometry sidecar (each slice's own plane,
   SOP UID and file), as slices with ``pixels[row, col]``, ``geometry``, ``sop_instance_uid`` and ``file_path``;
-- stage 1: computed from the study's ``final`` label mask with the stage 1 rules (``lib.pipeline.stage1``) when there
-  is one, so grades learn from corrected masks; otherwise the last stage 1 result kept in image info under
-  ``grading`` (written by ``GradingStage``) or ``stage1``; a study with neither is skipped with the reason logged.
+- stage 1: with a ``ServedStage1`` source (what the canal tree uses by default, ``grading_tree_measurements served``),
+  stage 1 as the server computes it from the image, so the tree learns thresholds on the measurements it will grade
+  (the segmentation model's small boundary bias included); otherwise, or when that fails, computed from the study's
+  ``final`` label mask with the stage 1 rules (``lib.pipeline.stage1``) when there is one, so grades learn from
+  corrected masks; otherwise the last stage 1 result kept in image info under ``grading`` (written by
+  ``GradingStage``) or ``stage1``. A study with none of these is skipped with the reason logged.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -83,8 +86,56 @@ def stage1_from_final_label(datastore: Any, image_id: str, series: WorkSeries) -
                          series.blocks or None, series.study_uid, series.series_uid, {"stage1": "final label"})
 
 
-def datastore_samples(datastore: Any, with_pixels: bool = True, image_ids=None) -> Iterator[StudySample]:
-    """Samples of every study that has grade labels (or of ``image_ids``); studies without stage 1 are skipped."""
+#: Segmentation versions that say nothing about which weights made a result (``lib.model_card.model_version``).
+UNVERSIONED = (None, "unknown", "untrained")
+
+
+class ServedStage1:
+    """Stage 1 of a datastore study as the server serves it: the segmentation model's masks, then the stage 1 rules.
+
+    ``run_stage1(image_path) -> stage 1 document`` runs it on the study's work image; ``segmentation_version`` is the
+    version of the weights it runs with. The result the post-infer hook stored in image info (``grading``) is reused
+    when those same weights made it, so a tree refit over a large archive only runs the studies inferred before the
+    last segmentation training. ``counts`` says how many were reused, run and failed.
+    """
+
+    def __init__(self, run_stage1: Callable[[str], dict], segmentation_version: str):
+        self.run_stage1 = run_stage1
+        self.segmentation_version = segmentation_version
+        self.counts = {"reused": 0, "run": 0, "failed": 0, "no_levels": 0}
+
+    def __call__(self, datastore: Any, image_id: str) -> dict | None:
+        stored = (datastore.get_image_info(image_id) or {}).get(PREDICTED_INFO_KEY) or {}
+        made_by = (stored.get("models") or {}).get("segmentation")
+        if stored.get("levels") and made_by == self.segmentation_version and made_by not in UNVERSIONED:
+            self.counts["reused"] += 1
+            return stored
+        try:
+            document = self.run_stage1(datastore.get_image_uri(image_id))
+        except Exception as err:  # noqa: BLE001 - one study that stage 1 cannot read must not stop a training
+            logger.warning("grading: study %s: served stage 1 failed (%s); using its final mask instead", image_id, err)
+            self.counts["failed"] += 1
+            return None
+        self.counts["run"] += 1
+        if not document.get("levels"):
+            # the segmentation model sees no disc here: learn this study's grades from its final mask instead
+            self.counts["no_levels"] += 1
+            return None
+        return document
+
+    def describe(self) -> str:
+        c = self.counts
+        return (f"served: stage 1 with segmentation {self.segmentation_version} "
+                f"({c['run']} studies run, {c['reused']} reused from image info, {c['failed']} failed, "
+                f"{c['no_levels']} with no level found: final masks used for those)")
+
+
+def datastore_samples(datastore: Any, with_pixels: bool = True, image_ids=None,
+                      served: ServedStage1 | None = None) -> Iterator[StudySample]:
+    """Samples of every study that has grade labels (or of ``image_ids``); studies without stage 1 are skipped.
+
+    ``served``: take stage 1 as served (see ``ServedStage1``) before the final mask.
+    """
     store = DatastoreGradeLabelStore(datastore)
     for image_id in image_ids if image_ids is not None else store.studies():
         grades = store.get(image_id)
@@ -92,7 +143,9 @@ def datastore_samples(datastore: Any, with_pixels: bool = True, image_ids=None) 
             continue
         try:
             series = work_series(datastore, image_id, with_pixels)
-            stage1 = stage1_from_final_label(datastore, image_id, series)
+            stage1 = served(datastore, image_id) if served is not None else None
+            if stage1 is None:
+                stage1 = stage1_from_final_label(datastore, image_id, series)
         except Exception as err:  # noqa: BLE001 - one unreadable study must not stop a training
             logger.warning("grading: study %s skipped: %s", image_id, err)
             continue

@@ -45,9 +45,14 @@ def split_studies(samples: Iterable[StudySample], fraction: float) -> tuple[list
 
 
 def fit_canal_tree(
-    train: Sequence[StudySample], val: Sequence[StudySample], model_dir: str | Path, settings: GradingSettings
+    train: Sequence[StudySample], val: Sequence[StudySample], model_dir: str | Path, settings: GradingSettings,
+    measurements: str = "",
 ) -> dict:
-    """Fit the canal tree; write canal_tree.joblib, its card, canal_tree.txt and canal_tree.png."""
+    """Fit the canal tree; write canal_tree.joblib, its card, canal_tree.txt and canal_tree.png.
+
+    ``measurements`` says in words where the rows' stage 1 measurements came from (the card keeps it: a tree fit on
+    one segmentation model's measurements should be refit when that model is retrained).
+    """
     X, y = tree_rows(train)
     if len(y) == 0:
         raise ValueError("no central canal grades to fit the tree on")
@@ -66,11 +71,12 @@ def fit_canal_tree(
         settings={"task": "central canal stenosis, 4 grades, from stage 1 measurements",
                   "architecture": "sklearn DecisionTreeClassifier(class_weight=balanced)",
                   "features": list(tree.features), "classes": list(CANAL_VALUES),
+                  "measurements": measurements or "as given by the caller",
                   "max_depth": settings.tree_max_depth, "min_samples_leaf": settings.tree_min_samples_leaf},
         metrics=validation,
         notes="tree:\n" + tree.to_text(),
     )
-    return {"path": str(path), "validation": validation}
+    return {"path": str(path), "validation": validation, "measurements": measurements}
 
 
 def _tree_validation(tree: CanalTree, val: Sequence[StudySample]) -> dict:

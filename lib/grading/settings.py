@@ -15,6 +15,8 @@ from lib.grading.structures import Structure
 from lib.grading.training import TrainSettings
 
 PREFIX = "grading_"
+#: Sources of the canal tree's training measurements (``GradingSettings.tree_measurements``).
+TREE_MEASUREMENTS: tuple[str, ...] = ("served", "final_mask")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class GradingSettings:
     val_fraction: float = 0.2
     tree_max_depth: int = 3
     tree_min_samples_leaf: int = 2
+    # where the tree's training measurements come from: "served" = stage 1 as the server computes it from the image
+    # (the segmentation model's masks, what the tree will grade), "final_mask" = the annotators' (or phantom truth) masks
+    tree_measurements: str = "served"
     # outputs of the post-infer stage
     write_sr: bool = True
     write_report: bool = True
@@ -48,6 +53,9 @@ class GradingSettings:
             raise ValueError(f"grading_val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.tree_max_depth < 1:
             raise ValueError(f"grading_tree_max_depth must be >= 1, got {self.tree_max_depth}")
+        if self.tree_measurements not in TREE_MEASUREMENTS:
+            raise ValueError(f"grading_tree_measurements must be one of {', '.join(TREE_MEASUREMENTS)}, "
+                             f"got {self.tree_measurements!r}")
         self.crop_specs()  # checks crop_px and the fields
 
     def crop_specs(self) -> dict[Structure, CropSpec]:

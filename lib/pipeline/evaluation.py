@@ -86,8 +86,8 @@ def evaluate_levels(document: Mapping, truth: Mapping, geometries, rule_points: 
         record = {"level": level, "slice_index": int(entry["slice_index"]),
                   "named_right": level_named_right(level, entry["landmarks_lps_mm"]["disc_centroid"], truth["levels"]),
                   "mid_slice_exact": entry["slice_sop_uid"] == t.get("mid_disc_sop_uid"),
-                  "measurement_abs_pct": {m: 100.0 * abs(entry["measurements"][m] - t[m]) / t[m]
-                                          for m in MEASURES if t.get(m)},
+                  "measurement_signed_pct": {m: 100.0 * (entry["measurements"][m] - t[m]) / t[m]
+                                             for m in MEASURES if t.get(m)},
                   "landmark_source": entry.get("landmark_source", "rules"), "points": {}}
         sources = {"final": entry["landmarks_lps_mm"], "rules": rule_points.get(level, {})}
         if model_points is not None and level in model_points:
@@ -95,6 +95,7 @@ def evaluate_levels(document: Mapping, truth: Mapping, geometries, rule_points: 
         for source, points in sources.items():
             record["points"][source] = {n: point_errors(points[n], t["landmarks_lps_mm"][n], geometry)
                                         for n in TARGET_NAMES if n in points and n in t["landmarks_lps_mm"]}
+        record["measurement_abs_pct"] = {m: abs(v) for m, v in record["measurement_signed_pct"].items()}
         records.append(record)
     return records
 
@@ -122,6 +123,9 @@ def summarise(studies: list[StudyEvaluation]) -> dict:
         "level_naming_accuracy": (sum(r["named_right"] for r in levels) / n_truth) if n_truth else None,
         "mid_slice_exact_rate": (sum(r["mid_slice_exact"] for r in levels) / len(levels)) if levels else None,
         "measurement_median_abs_pct": {m: _median(r["measurement_abs_pct"].get(m) for r in levels) for m in MEASURES},
+        # the bias: a negative median means the masks are drawn small (it moves levels near a grade's threshold)
+        "measurement_median_signed_pct": {m: _median(r["measurement_signed_pct"].get(m) for r in levels)
+                                          for m in MEASURES},
         "landmarks": {},
     }
     for source in ("model", "rules", "final"):

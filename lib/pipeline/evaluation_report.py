@@ -81,8 +81,11 @@ def markdown(summary: dict, truth_masks: dict | None = None, stage2: dict | None
             lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     else:
         lines.append("(stage 1 found no level on these studies: is the segmentation model trained?)")
-    lines += ["", "## Measurements (median absolute error, % of truth)", "", "| measurement | error |", "|---|---|"]
-    lines += [f"| {m} | {_fmt(v, 1)}% |" for m, v in summary["measurement_median_abs_pct"].items()]
+    lines += ["", "## Measurements (median error, % of truth)", "",
+              "| measurement | absolute error | signed error (bias) |", "|---|---|---|"]
+    signed = summary.get("measurement_median_signed_pct", {})
+    lines += [f"| {m} | {_fmt(v, 1)}% | {_fmt(signed.get(m), 1)}% |"
+              for m, v in summary["measurement_median_abs_pct"].items()]
     if truth_masks:
         lm_t = truth_masks["landmarks"]
         lines += ["", "## Stage 1 from the truth masks (segmentation errors removed)", "",

@@ -37,3 +37,31 @@ def test_truth_masks_give_all_levels_with_measurements_near_truth(acquisition, r
         for name in ("facet_left", "facet_right", "foramen_left", "foramen_right"):
             error = np.linalg.norm(np.subtract(entry["landmarks_lps_mm"][name], t["landmarks_lps_mm"][name]))
             assert error < 8.0, (level, name, error)  # the rules, from the true masks
+
+
+def test_a_dural_sac_drawn_small_shows_as_a_negative_signed_error_in_the_evaluation(contiguous_phantom, tmp_path):
+    """The evaluation reports the bias, not only the size, of measurement errors: a sac mask eroded by one pixel
+    gives a negative signed area error at every level, and the summary's median says so."""
+    from scipy.ndimage import binary_erosion
+
+    from lib.pipeline.evaluation import StudyEvaluation, evaluate_levels, summarise
+
+    data = contiguous_phantom
+    (study_id,) = study_ids(data)
+    truth = json.loads((data / "truth" / f"{study_id}.json").read_text())
+    series = load_axial_series(data / "dicom" / study_id, study_id=study_id)
+    work = write_work_image(series, tmp_path / "images", tmp_path / "geometry", signature="")
+    labels = read_label_nifti(data / "truth" / f"{study_id}_labels.nii.gz")[0]
+    small = labels.copy()
+    for k in range(labels.shape[2]):
+        sac = labels[:, :, k] == 1
+        small[:, :, k][sac & ~binary_erosion(sac)] = 0
+    out = Stage1Runner().run(work.image_path, label=small)
+    records = evaluate_levels(out.document, truth, out.series.geometries, out.rule_landmarks)
+    signed = [r["measurement_signed_pct"]["dural_sac_area_mm2"] for r in records]
+    assert len(signed) == 5 and all(s < -3.0 for s in signed), signed
+    assert [r["measurement_abs_pct"]["dural_sac_area_mm2"] for r in records] == [-s for s in signed]
+    study = StudyEvaluation(study_id, {})
+    study.levels = records
+    summary = summarise([study])
+    assert summary["measurement_median_signed_pct"]["dural_sac_area_mm2"] == pytest.approx(float(np.median(signed)))
