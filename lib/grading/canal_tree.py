@@ -34,6 +34,42 @@ CANAL_FEATURES: tuple[str, ...] = (
 GRADE_NAMES: tuple[str, ...] = tuple(str(g) for g in CANAL_GRADES)
 
 
+def merge_same_grade_splits(classifier: DecisionTreeClassifier) -> int:
+    """Turn every split whose two sides give the same grade into a leaf; returns how many splits were merged.
+
+    Such a split only lengthens the rule a reader checks ("128 < area <= 147 -> normal" where "area > 128 -> normal"
+    says the same). Predicted grades do not change: the merged node's class weights are the weighted mean of its
+    children's, so the grade both children share stays the largest (a node whose own largest grade differs, which only
+    a tie can cause, is kept). scikit-learn prunes by impurity (``ccp_alpha``), not by outcome, so the fitted tree's
+    child arrays (writable views of its nodes, kept by joblib) are edited in place; the orphaned nodes stay unreached.
+    """
+    t = classifier.tree_
+    left, right = t.children_left, t.children_right
+    grade = np.argmax(t.value[:, 0, :], axis=1)
+    merged = 0
+
+    def visit(node: int) -> bool:
+        nonlocal merged
+        if left[node] == -1:
+            return True
+        left_leaf, right_leaf = visit(int(left[node])), visit(int(right[node]))
+        if left_leaf and right_leaf and grade[left[node]] == grade[right[node]] == grade[node]:
+            left[node] = right[node] = -1
+            merged += 1
+            return True
+        return False
+
+    visit(0)
+    return merged
+
+
+def leaf_size(n_levels: int, min_samples_leaf: int, min_leaf_fraction: float) -> int:
+    """Smallest leaf for a tree fit on ``n_levels`` levels: ``min_samples_leaf``, or ``min_leaf_fraction`` of the
+    levels when that is larger, so a leaf never rests on a handful of levels of a large archive (at 780 levels with
+    2 per leaf, a 2-level leaf said "dural sac / disc area <= 0.053 -> moderate, > 0.053 -> severe")."""
+    return max(int(min_samples_leaf), int(np.ceil(min_leaf_fraction * n_levels)))
+
+
 @dataclass(frozen=True)
 class TreePrediction:
     grade: str
@@ -74,10 +110,13 @@ class CanalTree:
 
     @classmethod
     def fit(cls, X, y, max_depth: int = 3, min_samples_leaf: int = 2, seed: int = 0, features=CANAL_FEATURES):
+        """Fit on rows ``X`` (columns ``features``) and grade indices ``y``; splits that cannot change the grade are
+        merged away (``merge_same_grade_splits``) so every rule is as short as the tree allows."""
         clf = DecisionTreeClassifier(
             max_depth=max_depth, min_samples_leaf=min_samples_leaf, class_weight="balanced", random_state=seed
         )
         clf.fit(np.asarray(X, float), np.asarray(y, int))
+        merge_same_grade_splits(clf)
         return cls(clf, features)
 
     def predict(self, measurements: Mapping[str, float]) -> TreePrediction:

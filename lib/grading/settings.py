@@ -39,6 +39,7 @@ class GradingSettings:
     val_fraction: float = 0.2
     tree_max_depth: int = 3
     tree_min_samples_leaf: int = 2
+    tree_min_leaf_fraction: float = 0.01  # a leaf holds at least this share of the training levels (if more than 2)
     # where the tree's training measurements come from: "served" = stage 1 as the server computes it from the image
     # (the segmentation model's masks, what the tree will grade), "final_mask" = the annotators' (or phantom truth) masks
     tree_measurements: str = "served"
@@ -53,6 +54,8 @@ class GradingSettings:
             raise ValueError(f"grading_val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.tree_max_depth < 1:
             raise ValueError(f"grading_tree_max_depth must be >= 1, got {self.tree_max_depth}")
+        if not 0.0 <= self.tree_min_leaf_fraction < 0.5:
+            raise ValueError(f"grading_tree_min_leaf_fraction must be in [0, 0.5), got {self.tree_min_leaf_fraction}")
         if self.tree_measurements not in TREE_MEASUREMENTS:
             raise ValueError(f"grading_tree_measurements must be one of {', '.join(TREE_MEASUREMENTS)}, "
                              f"got {self.tree_measurements!r}")
