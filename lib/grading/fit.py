@@ -56,8 +56,7 @@ def fit_canal_tree(
     X, y = tree_rows(train)
     if len(y) == 0:
         raise ValueError("no central canal grades to fit the tree on")
-    min_samples_leaf = leaf_size(len(y), settings.tree_min_samples_leaf, settings.tree_min_leaf_fraction)
-    tree = CanalTree.fit(X, y, settings.tree_max_depth, min_samples_leaf, settings.seed)
+    tree = _fit_tree(X, y, settings)
     validation = _tree_validation(tree, val) if val else {}
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -73,12 +72,24 @@ def fit_canal_tree(
                   "architecture": "sklearn DecisionTreeClassifier(class_weight=balanced)",
                   "features": list(tree.features), "classes": list(CANAL_VALUES),
                   "measurements": measurements or "as given by the caller",
-                  "max_depth": settings.tree_max_depth, "min_samples_leaf": min_samples_leaf,
+                  "max_depth": settings.tree_max_depth, "min_samples_leaf": tree.classifier.min_samples_leaf,
                   "min_leaf_fraction": settings.tree_min_leaf_fraction},
         metrics=validation,
         notes="tree:\n" + tree.to_text(),
     )
     return {"path": str(path), "validation": validation, "measurements": measurements}
+
+
+def _fit_tree(X: np.ndarray, y: np.ndarray, settings: GradingSettings) -> CanalTree:
+    """The canal tree of ``settings`` on rows ``X`` and grade indices ``y``, its smallest leaf sized to the rows."""
+    leaf = leaf_size(len(y), settings.tree_min_samples_leaf, settings.tree_min_leaf_fraction)
+    return CanalTree.fit(X, y, settings.tree_max_depth, leaf, settings.seed)
+
+
+def _kappa(truth: np.ndarray, predicted: np.ndarray) -> float | None:
+    """Linearly weighted kappa of grade indices (``canal_agreement``)."""
+    return canal_agreement([CANAL_VALUES[int(i)] for i in truth], [CANAL_VALUES[int(i)] for i in predicted])[
+        "kappa_linear"]
 
 
 def _tree_validation(tree: CanalTree, val: Sequence[StudySample]) -> dict:
@@ -138,7 +149,6 @@ def cross_validate_canal_tree(samples: Sequence[StudySample], settings: GradingS
     once per shuffle of the studies; and the kappa of a tree fit and scored on all levels (the most a tree of this
     depth can reach on these measurements). Small held-out sets swing by several hundredths; this is the steadier
     figure (README "The canal tree")."""
-    from sklearn.metrics import cohen_kappa_score
     from sklearn.model_selection import GroupKFold
 
     per_study = [tree_rows([s]) for s in samples]
@@ -146,21 +156,14 @@ def cross_validate_canal_tree(samples: Sequence[StudySample], settings: GradingS
     y = np.concatenate([t for _, t in per_study])
     study = np.concatenate([[i] * len(t) for i, (_, t) in enumerate(per_study)])
 
-    def fit(rows, grades) -> CanalTree:
-        leaf = leaf_size(len(grades), settings.tree_min_samples_leaf, settings.tree_min_leaf_fraction)
-        return CanalTree.fit(rows, grades, settings.tree_max_depth, leaf, settings.seed)
-
-    def kappa(truth, predicted) -> float:
-        return float(cohen_kappa_score(truth, predicted, weights="linear", labels=list(range(len(CANAL_VALUES)))))
-
     runs = []
     for shuffle in range(shuffles):
         groups = np.random.default_rng(shuffle).permutation(len(per_study))[study]
         predicted = np.zeros_like(y)
         fold_kappas = []
         for train, test in GroupKFold(folds).split(X, y, groups):
-            predicted[test] = fit(X[train], y[train]).classifier.predict(X[test])
-            fold_kappas.append(kappa(y[test], predicted[test]))
-        runs.append({"kappa_linear": kappa(y, predicted), "fold_kappas": fold_kappas})
+            predicted[test] = _fit_tree(X[train], y[train], settings).classifier.predict(X[test])
+            fold_kappas.append(_kappa(y[test], predicted[test]))
+        runs.append({"kappa_linear": _kappa(y, predicted), "fold_kappas": fold_kappas})
     return {"studies": len(per_study), "levels": int(len(y)), "folds": folds, "shuffles": runs,
-            "in_sample_kappa_linear": kappa(y, fit(X, y).classifier.predict(X))}
+            "in_sample_kappa_linear": _kappa(y, _fit_tree(X, y, settings).classifier.predict(X))}
