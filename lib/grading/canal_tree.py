@@ -63,6 +63,99 @@ def merge_same_grade_splits(classifier: DecisionTreeClassifier) -> int:
     return merged
 
 
+def tune_thresholds_for_kappa(
+    classifier: DecisionTreeClassifier, X: np.ndarray, y: np.ndarray, passes: int = 3, max_candidates: int = 256
+) -> tuple[float, float]:
+    """Move each split's threshold to where the tree's linearly weighted kappa on (``X``, ``y``) is highest;
+    returns the kappa before and after.
+
+    Why: scikit-learn places a threshold where the Gini impurity falls most, which treats the grades as unordered
+    labels; the canal grades are ordinal and the product is judged by linearly weighted kappa, so a cut-off between
+    mild and moderate is worth placing where the fewest levels land a grade (or two) away. The tree keeps its shape
+    and features; each leaf keeps saying its class-weighted majority grade (recounted for every candidate, so the
+    tree stays a plain classification tree), and the node statistics (``value``, sample counts, impurity) are
+    refreshed from the rows at the end so the picture and probabilities describe the final cut-offs. Thresholds are
+    tried at midpoints between neighbouring values of the rows reaching the node (at most ``max_candidates``
+    quantiles), node after node, for up to ``passes`` sweeps, keeping a change only when kappa strictly rises.
+    """
+    from sklearn.metrics import cohen_kappa_score
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, int)
+    t = classifier.tree_
+    classes = classifier.classes_.astype(int)
+    class_index = np.searchsorted(classes, y)
+    weight = compute_sample_weight(classifier.class_weight, y) if classifier.class_weight is not None else np.ones(len(y))
+    labels = list(range(len(GRADE_NAMES)))
+    X32 = X.astype(np.float32)  # what the tree compares against
+    reachable_leaves = [n for n in range(t.node_count) if t.children_left[n] == -1 and _reachable(t, n)]
+    min_leaf = int(classifier.min_samples_leaf)
+
+    def kappa() -> float:
+        """Kappa with the current thresholds; -inf where a leaf would hold fewer rows than the tree allows."""
+        leaves = classifier.apply(X32)
+        if np.bincount(leaves, minlength=t.node_count)[reachable_leaves].min() < min_leaf:
+            return -np.inf
+        counts = np.zeros((t.node_count, len(classes)))
+        np.add.at(counts, (leaves, class_index), weight)
+        grades = classes[np.argmax(counts, axis=1)]
+        return float(cohen_kappa_score(y, grades[leaves], weights="linear", labels=labels))
+
+    before = best = kappa()
+    internal = [n for n in range(t.node_count) if t.children_left[n] != -1 and _reachable(t, n)]
+    for _ in range(passes):
+        improved = False
+        for node in internal:
+            reaching = classifier.decision_path(X32)[:, node].toarray().ravel().astype(bool)
+            values = np.unique(X32[reaching, t.feature[node]]).astype(np.float64)
+            if len(values) < 2:
+                continue
+            candidates = (values[1:] + values[:-1]) / 2.0
+            if len(candidates) > max_candidates:
+                candidates = np.unique(np.quantile(candidates, np.linspace(0, 1, max_candidates)))
+            kept = t.threshold[node]
+            for candidate in candidates:
+                t.threshold[node] = candidate
+                score = kappa()
+                if score > best + 1e-12:
+                    best, kept, improved = score, candidate, True
+            t.threshold[node] = kept
+        if not improved:
+            break
+    _refresh_node_statistics(classifier, X, class_index, weight)
+    return before, best
+
+
+def _reachable(t, node: int) -> bool:
+    """Whether ``node`` hangs under the root (merging leaves orphaned nodes in the arrays)."""
+    stack = [0]
+    while stack:
+        n = stack.pop()
+        if n == node:
+            return True
+        if t.children_left[n] != -1:
+            stack += [int(t.children_left[n]), int(t.children_right[n])]
+    return False
+
+
+def _refresh_node_statistics(classifier: DecisionTreeClassifier, X: np.ndarray, class_index: np.ndarray,
+                             weight: np.ndarray) -> None:
+    """Recount every node's class-weighted fractions, sample counts and Gini impurity from the rows."""
+    t = classifier.tree_
+    path = classifier.decision_path(X.astype(np.float32)).tocsc()
+    for node in range(t.node_count):
+        rows = path[:, node].nonzero()[0]
+        if not len(rows):
+            continue
+        counts = np.bincount(class_index[rows], weights=weight[rows], minlength=t.value.shape[2])
+        fractions = counts / counts.sum()
+        t.value[node, 0, :] = fractions
+        t.n_node_samples[node] = len(rows)
+        t.weighted_n_node_samples[node] = counts.sum()
+        t.impurity[node] = 1.0 - float(np.sum(fractions**2))
+
+
 def leaf_size(n_levels: int, min_samples_leaf: int, min_leaf_fraction: float) -> int:
     """Smallest leaf for a tree fit on ``n_levels`` levels: ``min_samples_leaf``, or ``min_leaf_fraction`` of the
     levels when that is larger, so a leaf never rests on a handful of levels of a large archive (at 780 levels with
@@ -109,14 +202,21 @@ class CanalTree:
         self.features = tuple(features)
 
     @classmethod
-    def fit(cls, X, y, max_depth: int = 3, min_samples_leaf: int = 2, seed: int = 0, features=CANAL_FEATURES):
-        """Fit on rows ``X`` (columns ``features``) and grade indices ``y``; splits that cannot change the grade are
-        merged away (``merge_same_grade_splits``) so every rule is as short as the tree allows."""
+    def fit(cls, X, y, max_depth: int = 3, min_samples_leaf: int = 2, seed: int = 0, features=CANAL_FEATURES,
+            tune_for_kappa: bool = True):
+        """Fit on rows ``X`` (columns ``features``) and grade indices ``y``; with ``tune_for_kappa`` the thresholds
+        then move to where the linearly weighted kappa is highest (``tune_thresholds_for_kappa``); splits that
+        cannot change the grade are merged away (``merge_same_grade_splits``) so every rule is as short as the tree
+        allows."""
+        X, y = np.asarray(X, float), np.asarray(y, int)
         clf = DecisionTreeClassifier(
             max_depth=max_depth, min_samples_leaf=min_samples_leaf, class_weight="balanced", random_state=seed
         )
-        clf.fit(np.asarray(X, float), np.asarray(y, int))
+        clf.fit(X, y)
         merge_same_grade_splits(clf)
+        if tune_for_kappa:
+            tune_thresholds_for_kappa(clf, X, y)
+            merge_same_grade_splits(clf)
         return cls(clf, features)
 
     def predict(self, measurements: Mapping[str, float]) -> TreePrediction:

@@ -69,11 +69,13 @@ def fit_canal_tree(
         data={"train_studies": len(train), "train_levels": int(len(y)),
               "train_class_counts": np.bincount(y, minlength=4).tolist(), "val_studies": len(val)},
         settings={"task": "central canal stenosis, 4 grades, from stage 1 measurements",
-                  "architecture": "sklearn DecisionTreeClassifier(class_weight=balanced)",
+                  "architecture": "sklearn DecisionTreeClassifier(class_weight=balanced)"
+                                  + (", thresholds tuned for linearly weighted kappa" if settings.tree_tune_for_kappa else ""),
                   "features": list(tree.features), "classes": list(CANAL_VALUES),
                   "measurements": measurements or "as given by the caller",
                   "max_depth": settings.tree_max_depth, "min_samples_leaf": tree.classifier.min_samples_leaf,
-                  "min_leaf_fraction": settings.tree_min_leaf_fraction},
+                  "min_leaf_fraction": settings.tree_min_leaf_fraction,
+                  "tuned_for_kappa": settings.tree_tune_for_kappa},
         metrics=validation,
         notes="tree:\n" + tree.to_text(),
     )
@@ -83,7 +85,7 @@ def fit_canal_tree(
 def _fit_tree(X: np.ndarray, y: np.ndarray, settings: GradingSettings) -> CanalTree:
     """The canal tree of ``settings`` on rows ``X`` and grade indices ``y``, its smallest leaf sized to the rows."""
     leaf = leaf_size(len(y), settings.tree_min_samples_leaf, settings.tree_min_leaf_fraction)
-    return CanalTree.fit(X, y, settings.tree_max_depth, leaf, settings.seed)
+    return CanalTree.fit(X, y, settings.tree_max_depth, leaf, settings.seed, tune_for_kappa=settings.tree_tune_for_kappa)
 
 
 def _kappa(truth: np.ndarray, predicted: np.ndarray) -> float | None:
@@ -165,5 +167,7 @@ def cross_validate_canal_tree(samples: Sequence[StudySample], settings: GradingS
             predicted[test] = _fit_tree(X[train], y[train], settings).classifier.predict(X[test])
             fold_kappas.append(_kappa(y[test], predicted[test]))
         runs.append({"kappa_linear": _kappa(y, predicted), "fold_kappas": fold_kappas})
-    return {"studies": len(per_study), "levels": int(len(y)), "folds": folds, "shuffles": runs,
+    pooled = [r["kappa_linear"] for r in runs]
+    return {"studies": len(per_study), "levels": int(len(y)), "folds": folds,
+            "kappa_linear_mean": float(np.mean(pooled)), "kappa_linear_sd": float(np.std(pooled)), "shuffles": runs,
             "in_sample_kappa_linear": _kappa(y, _fit_tree(X, y, settings).classifier.predict(X))}

@@ -40,6 +40,9 @@ class GradingSettings:
     tree_max_depth: int = 3
     tree_min_samples_leaf: int = 2
     tree_min_leaf_fraction: float = 0.01  # a leaf holds at least this share of the training levels (if more than 2)
+    # after the Gini fit, move the thresholds to where the linearly weighted kappa on the training levels is highest
+    # (lib/grading/canal_tree.py tune_thresholds_for_kappa; grades are ordinal, Gini treats them as unordered)
+    tree_tune_for_kappa: bool = True
     # where the tree's training measurements come from: "served" = stage 1 as the server computes it from the image
     # (the segmentation model's masks, what the tree will grade), "final_mask" = the annotators' (or phantom truth) masks
     tree_measurements: str = "served"
