@@ -37,6 +37,8 @@ class GradingSettings:
     seed: int = 0
     threads: int = 2
     val_fraction: float = 0.2
+    # which classifiers a grading training run trains (comma-separated): e.g. "canal" retrains the canal grades only
+    structures: str = "canal,foramen,facet"
     tree_max_depth: int = 3
     tree_min_samples_leaf: int = 2
     tree_min_leaf_fraction: float = 0.01  # a leaf holds at least this share of the training levels (if more than 2)
@@ -63,6 +65,16 @@ class GradingSettings:
             raise ValueError(f"grading_tree_measurements must be one of {', '.join(TREE_MEASUREMENTS)}, "
                              f"got {self.tree_measurements!r}")
         self.crop_specs()  # checks crop_px and the fields
+        self.structures_to_train()  # checks the names
+
+    def structures_to_train(self) -> tuple[Structure, ...]:
+        """The classifiers named in ``structures``, in the order given."""
+        names = [n.strip() for n in self.structures.split(",") if n.strip()]
+        known = [str(s) for s in Structure]
+        unknown = [n for n in names if n not in known]
+        if unknown or not names:
+            raise ValueError(f"grading_structures must name some of {', '.join(known)}, got {self.structures!r}")
+        return tuple(Structure(n) for n in dict.fromkeys(names))
 
     def crop_specs(self) -> dict[Structure, CropSpec]:
         return {

@@ -36,7 +36,8 @@ class Grading(TrainTask):
 
     def config(self):
         s = self.settings
-        return {"arch": s.arch, "crop_px": s.crop_px, "epochs": s.epochs, "max_minutes": s.max_minutes}
+        return {"arch": s.arch, "crop_px": s.crop_px, "epochs": s.epochs, "max_minutes": s.max_minutes,
+                "structures": s.structures}
 
     def stats(self):
         return self._stats
@@ -44,7 +45,8 @@ class Grading(TrainTask):
     def __call__(self, request, datastore):
         start = time.time()
         train, val = split_studies(self.samples(datastore), self.settings.val_fraction)
-        summary = fit_classifiers(train, val, self.model_dir, self.settings, progress=logger.info)
+        summary = fit_classifiers(train, val, self.model_dir, self.settings, self.settings.structures_to_train(),
+                                  progress=logger.info)
         scores = {k: v["validation"].get("score") for k, v in summary.items()}
         self._stats = {"best_metric": scores, "total_time": f"{time.time() - start:.1f}s", "train_studies": len(train),
                        "val_studies": len(val), "models": summary}

@@ -70,3 +70,14 @@ def test_missing_models_are_named(tmp_path):
 
     with pytest.raises(ModelsNotTrained, match="grading_canal.*canal_tree"):
         load_grading_models(tmp_path)
+
+
+def test_grading_structures_retrains_only_the_named_classifiers(tmp_path):
+    from dataclasses import replace
+
+    stats = Grading(str(tmp_path), replace(SETTINGS, structures="canal"), samples=lambda ds: _samples())({}, None)
+    assert set(stats["models"]) == {"canal"}
+    assert (tmp_path / "grading_canal.pt").exists()
+    assert not (tmp_path / "grading_foramen.pt").exists() and not (tmp_path / "grading_facet.pt").exists()
+    with pytest.raises(ValueError, match="grading_structures"):
+        GradingSettings(structures="canal,spleen")
