@@ -27,7 +27,8 @@ phantoms: venv
 # Train the models whose weights are missing from model/ (the V-Net ships GPU-trained; see README) from separate
 # training phantoms (generated if absent). Retrain one on purpose with scripts/train.py --models NAME.
 # The canal BiT learns from the canal tree's 200 phantoms (seed 9000, generated once: ~10 min), the others from 24:
-# on 500 held-out levels the canal BiT graded kappa 0.758 after 18 training studies and 0.868 after 156 (README).
+# on 500 held-out levels the canal BiT graded kappa 0.758 after 18 training studies and 0.834 after 156 (README).
+# The `test -f` keeps a present canal BiT from generating those 200 phantoms (train.py makes its data first).
 models: venv
 	@test -f model/grading_canal.pt || $(PY) scripts/train.py --data $(TREE_PHANTOMS) --n 200 --seed 9000 --model-dir model \
 		--models grading --conf grading_structures canal --conf grading_max_minutes 10

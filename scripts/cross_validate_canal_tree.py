@@ -2,8 +2,9 @@
 scripts/cross_validate_canal_tree.py --data datasets/tree_phantoms``.
 
 Runs the shipped V-Net's stage 1 on every study (as ``make canal-tree`` does; about 3 s per study on 2 CPU cores),
-then prints the pooled kappa of 5-fold cross-validation by study (ten shuffles; their mean and spread), the per-fold spread, and the
-kappa of a tree fit and scored on all levels. ``--measurements final_mask`` uses the truth masks instead.
+then prints the pooled kappa of 5-fold cross-validation by study (ten shuffles; their mean and spread), the per-fold
+spread, and the kappa of a tree fit and scored on all levels. ``--measurements final_mask`` uses the truth masks
+instead.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=200, help="phantom studies to generate when --data is empty")
     p.add_argument("--seed", type=int, default=9000)
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--shuffles", type=int, default=10, help="cross-validation repeats, each with the studies reshuffled")
+    p.add_argument("--shuffles", type=int, default=10,
+                   help="cross-validation repeats, each with the studies reshuffled")
     p.add_argument("--measurements", choices=("served", "final_mask"), default="served")
     p.add_argument("--conf", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="grading settings, e.g. --conf grading_tree_tune_for_kappa false")

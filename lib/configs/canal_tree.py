@@ -6,7 +6,8 @@ refits it from grade labels. Settings share the ``grading_`` conf keys (``gradin
 By default (``grading_tree_measurements served``) the tree learns from stage 1 as the server computes it: the
 segmentation model's masks, measured by the stage 1 rules. Its thresholds then sit where the measurements it will grade
 put them; on the 16 held-out evaluation phantoms a tree fit on exact masks graded served measurements at kappa 0.828,
-one fit on served measurements at 0.872 (README, "The canal tree"). Without segmentation weights, or with ``final_mask``, it learns from the final masks.
+one fit on served measurements at 0.872 (README, "The canal tree"). Without segmentation weights, or with
+``final_mask``, it learns from the final masks.
 """
 from __future__ import annotations
 

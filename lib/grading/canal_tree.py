@@ -86,10 +86,12 @@ def tune_thresholds_for_kappa(
     t = classifier.tree_
     classes = classifier.classes_.astype(int)
     class_index = np.searchsorted(classes, y)
-    weight = compute_sample_weight(classifier.class_weight, y) if classifier.class_weight is not None else np.ones(len(y))
+    weight = compute_sample_weight(classifier.class_weight, y)  # ones when the tree has no class weights
     labels = list(range(len(GRADE_NAMES)))
     X32 = X.astype(np.float32)  # what the tree compares against
-    reachable_leaves = [n for n in range(t.node_count) if t.children_left[n] == -1 and _reachable(t, n)]
+    reachable = sorted(_reachable_nodes(t))  # node order = sklearn's depth-first order
+    reachable_leaves = [n for n in reachable if t.children_left[n] == -1]
+    internal = [n for n in reachable if t.children_left[n] != -1]
     min_leaf = int(classifier.min_samples_leaf)
 
     def kappa() -> float:
@@ -103,7 +105,6 @@ def tune_thresholds_for_kappa(
         return float(cohen_kappa_score(y, grades[leaves], weights="linear", labels=labels))
 
     before = best = kappa()
-    internal = [n for n in range(t.node_count) if t.children_left[n] != -1 and _reachable(t, n)]
     for _ in range(passes):
         improved = False
         for node in internal:
@@ -127,16 +128,15 @@ def tune_thresholds_for_kappa(
     return before, best
 
 
-def _reachable(t, node: int) -> bool:
-    """Whether ``node`` hangs under the root (merging leaves orphaned nodes in the arrays)."""
-    stack = [0]
+def _reachable_nodes(t) -> set[int]:
+    """The nodes that hang under the root (merging leaves orphaned nodes in the arrays)."""
+    reached, stack = set(), [0]
     while stack:
         n = stack.pop()
-        if n == node:
-            return True
+        reached.add(n)
         if t.children_left[n] != -1:
             stack += [int(t.children_left[n]), int(t.children_right[n])]
-    return False
+    return reached
 
 
 def _refresh_node_statistics(classifier: DecisionTreeClassifier, X: np.ndarray, class_index: np.ndarray,

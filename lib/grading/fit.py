@@ -69,8 +69,8 @@ def fit_canal_tree(
         data={"train_studies": len(train), "train_levels": int(len(y)),
               "train_class_counts": np.bincount(y, minlength=4).tolist(), "val_studies": len(val)},
         settings={"task": "central canal stenosis, 4 grades, from stage 1 measurements",
-                  "architecture": "sklearn DecisionTreeClassifier(class_weight=balanced)"
-                                  + (", thresholds tuned for linearly weighted kappa" if settings.tree_tune_for_kappa else ""),
+                  "architecture": "sklearn DecisionTreeClassifier(class_weight=balanced)" + (
+                      ", thresholds tuned for linearly weighted kappa" if settings.tree_tune_for_kappa else ""),
                   "features": list(tree.features), "classes": list(CANAL_VALUES),
                   "measurements": measurements or "as given by the caller",
                   "max_depth": settings.tree_max_depth, "min_samples_leaf": tree.classifier.min_samples_leaf,
@@ -85,7 +85,8 @@ def fit_canal_tree(
 def _fit_tree(X: np.ndarray, y: np.ndarray, settings: GradingSettings) -> CanalTree:
     """The canal tree of ``settings`` on rows ``X`` and grade indices ``y``, its smallest leaf sized to the rows."""
     leaf = leaf_size(len(y), settings.tree_min_samples_leaf, settings.tree_min_leaf_fraction)
-    return CanalTree.fit(X, y, settings.tree_max_depth, leaf, settings.seed, tune_for_kappa=settings.tree_tune_for_kappa)
+    return CanalTree.fit(X, y, settings.tree_max_depth, leaf, settings.seed,
+                         tune_for_kappa=settings.tree_tune_for_kappa)
 
 
 def _kappa(truth: np.ndarray, predicted: np.ndarray) -> float | None:
